@@ -1,0 +1,175 @@
+"""Backend 2: read /proc/net/{tcp,tcp6,udp,udp6}, for where netlink is
+refused (qemu-user, seccomp profiles, old sandboxes).
+
+A row looks like (kernel's seq_printf "%4d: %08X:%04X %08X:%04X %02X ..."):
+
+   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  0  0 4242 ...
+
+Addresses are 32-bit words printed in the host's byte order; ports are
+big-endian hex; the state is hex. tcp6/udp6 rows have four words per
+address. The v6only flag is not in /proc: /proc/sys/net/ipv6/bindv6only is
+the best guess, and the records say it is one.
+"""
+
+import struct
+
+from .errors import KernelError, ParseError, describe_oserror, errno_of
+from .record import SocketRecord
+from .tools import AF_INET, AF_INET6
+
+HEXDIGITS = "0123456789abcdefABCDEF"
+DIGITS = "0123456789"
+
+
+def native_word(value):
+    return struct.pack("@I", value)
+
+
+def decode_addr(text, pack_word=native_word):
+    """Kernel hex -> address bytes, word by word in host order.
+
+    On a little-endian host:
+    decode_addr("0100007F") -> b"\\x7f\\x00\\x00\\x01" (127.0.0.1)
+    decode_addr("00000000000000000000000001000000") -> ::1
+    """
+    if len(text) not in (8, 32) or not _only(text, HEXDIGITS):
+        raise ValueError("address is not 8 or 32 hex digits")
+    out = b""
+    for i in range(0, len(text), 8):
+        out += pack_word(int(text[i:i + 8], 16))
+    return out
+
+
+def _columns(line, width):
+    """Offsets of (local address, local port, remote address, remote port,
+    state), or None for a blank line. Raises ValueError when the row does
+    not have the kernel's layout."""
+    colon = line.find(":")
+    if colon < 0:
+        if line.strip():
+            raise ValueError("no ':' after the slot number")
+        return None
+    a = colon + 2            # local address
+    p = a + width + 1        # local port
+    r = p + 5                # remote address
+    rp = r + width + 1       # remote port
+    s = rp + 5               # state
+    if (len(line) < s + 2 or line[a - 1] != " " or line[p - 1] != ":"
+            or line[r - 1] != " " or line[rp - 1] != ":" or line[s - 1] != " "):
+        raise ValueError("columns are not where the kernel puts them")
+    return a, p, r, rp, s
+
+
+def row_port(line, width):
+    """The local port of a row (a cheap look), or None for a blank line."""
+    cols = _columns(line, width)
+    return None if cols is None else _hex(line[cols[1]:cols[1] + 4])
+
+
+def parse_row(line, width):
+    """Every field we use from one row; width is the address's hex digits
+    (8 or 32). -> (state, port, addr_hex, raddr_hex, rport, inode), or None
+    for a blank line. Raises ValueError on a malformed row."""
+    cols = _columns(line, width)
+    if cols is None:
+        return None
+    a, p, r, rp, s = cols
+    slot = line[:a - 2].strip()
+    if not slot or not _only(slot, DIGITS):
+        raise ValueError("bad slot number")
+    state = _hex(line[s:s + 2])
+    port = _hex(line[p:p + 4])
+    rport = _hex(line[rp:rp + 4])
+    fields = line[s + 2:].split()
+    inode = 0
+    if len(fields) >= 6 and fields[5] and _only(fields[5], DIGITS):
+        inode = int(fields[5])
+    return state, port, line[a:a + width], line[r:r + width], rport, inode
+
+
+def parse_table(lines, family, proto, ports, state=None, pack_word=native_word,
+                v6only=False, path="?"):
+    """Rows -> SocketRecords on `ports` (and in `state`, if given).
+
+    The first line is the header. Rows on other ports are skipped
+    after a cheap look, which keeps big tables fast."""
+    width = 8 if family == AF_INET else 32
+    records = []
+    lineno = 0
+    for line in lines:
+        lineno += 1
+        if lineno == 1:
+            continue
+        try:
+            port = row_port(line, width)
+            if port is None or port not in ports:
+                continue
+            rstate, port, addr_hex, raddr_hex, rport, inode = parse_row(line, width)
+            if state is not None and rstate != state:
+                continue
+            addr = decode_addr(addr_hex, pack_word)
+            raddr = decode_addr(raddr_hex, pack_word)
+        except ValueError as err:
+            raise ParseError("%s line %d" % (path, lineno), err.args[0], line.rstrip("\n"))
+        records.append(SocketRecord(
+            family, proto, rstate, addr, port, raddr, rport,
+            v6only=v6only if family == AF_INET6 else None,
+            v6only_known=family != AF_INET6, inode=inode))
+    return records
+
+
+def read_bindv6only(root):
+    """(value, note): the default IPV6_V6ONLY of new sockets."""
+    path = root + "/sys/net/ipv6/bindv6only"
+    try:
+        with open(path) as f:
+            text = f.read().strip()
+    except OSError:
+        return False, "cannot read %s: taking v6only=0 (the kernel default)" % path
+    if text not in ("0", "1"):
+        return False, "%s holds %r: taking v6only=0" % (path, text[:10])
+    return text == "1", "v6only of IPv6 sockets is not in /proc: guessed %s from %s" % (text, path)
+
+
+def fetch(tool, ports, root="/proc", pack_word=native_word):
+    """All candidate sockets for `tool` on `ports` -> (records, notes)."""
+    records = []
+    notes = []
+    for family in tool.families:
+        suffix = "6" if family == AF_INET6 else ""
+        path = "%s/net/%s%s" % (root, tool.pname, suffix)
+        v6only = False
+        if family == AF_INET6:
+            v6only, note = read_bindv6only(root)
+            notes.append(note)
+        try:
+            f = open(path)
+        except OSError as err:
+            if family == AF_INET6 and errno_of(err) == 2:
+                notes.append("no %s: IPv6 is off, so no IPv6 sockets" % path)
+                continue
+            raise KernelError("cannot read %s: %s" % (path, describe_oserror(err)))
+        try:
+            records.extend(parse_table(f, family, tool.proto, ports, tool.state,
+                                       pack_word, v6only, path))
+        except UnicodeError:
+            raise ParseError(path, "not text")
+        except OSError as err:
+            raise KernelError("cannot read %s: %s" % (path, describe_oserror(err)))
+        finally:
+            f.close()
+        notes.append("read %s" % path)
+    return records, notes
+
+
+def _hex(text):
+    if not text or not _only(text, HEXDIGITS):
+        raise ValueError("%r is not hex" % text)
+    return int(text, 16)
+
+
+def _only(text, allowed):
+    for ch in text:
+        if ch not in allowed:
+            return False
+    return True
