@@ -18,7 +18,7 @@ class Verdict:
         self.backend = backend
         self.notes = notes if notes is not None else []
         self.ok = True
-        for port, found in results:
+        for _, found in results:
             if not _listening(found):
                 self.ok = False
         self.reason = _cut(self._reason())
