@@ -39,10 +39,11 @@ def parse_ports(text):
     kept once, order is kept."""
     if not text:
         raise UsageError("no port given: a port is a number from 1 to 65535")
+    items = text.split(",")
+    if len(items) > MAX_PORTS:
+        raise UsageError("too many ports: at most %d" % MAX_PORTS)
     ports = []
-    for item in text.split(","):
-        if len(ports) >= MAX_PORTS:
-            raise UsageError("too many ports: at most %d" % MAX_PORTS)
+    for item in items:
         port = parse_port(item)
         if port not in ports:
             ports.append(port)

@@ -1,0 +1,68 @@
+# healthcheck: `make help` lists the targets. The README's quick start runs
+# them through ./make.sh, which first installs what a fresh Debian lacks.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PYTEST := $(BIN)/pytest -q
+# The host's architecture runs natively; the other one runs under qemu-user,
+# which has no NETLINK_SOCK_DIAG, so only /proc and the fallback are tested.
+HOST_ARCH  := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+OTHER_ARCH := $(if $(filter amd64,$(HOST_ARCH)),arm64,amd64)
+QEMU_other := $(if $(filter arm64,$(OTHER_ARCH)),qemu-aarch64-static,qemu-x86_64-static)
+
+.PHONY: help deps venv lint test test-py test-static test-docker dist image bench bench-smoke clean
+
+help:
+	@echo "make venv         virtualenv with the package (editable) and test tools"
+	@echo "make dist         static binaries: dist/linux-{amd64,arm64}/healthcheck/"
+	@echo "make image        healthcheck:latest for this machine's architecture"
+	@echo "make test         everything CI runs: lint, unit, namespaces, static, docker, bench smoke"
+	@echo "make bench        the full benchmark, written to docs/bench.md and docs/bench.png"
+
+deps:
+	scripts/deps.sh
+
+venv: $(BIN)/TCP
+$(BIN)/TCP: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+lint: venv
+	$(BIN)/ruff check .
+
+# Unit tests and the namespace integration suite, on CPython's console scripts.
+test-py: venv
+	$(PYTEST) tests --ignore=tests/docker
+
+dist:
+	build/dist.sh
+
+# The same integration suite against the static binaries, plus the pure
+# modules' tests run by the frozen MicroPython itself.
+test-static: venv dist
+	HC_BIN_DIR=dist/linux-$(HOST_ARCH)/healthcheck $(PYTEST) tests/integration tests/test_micropython.py
+	HC_BIN_DIR=dist/linux-$(OTHER_ARCH)/healthcheck HC_WRAPPER=$(QEMU_other) HC_BACKENDS=proc,auto \
+		$(PYTEST) tests/integration
+
+image: dist
+	scripts/docker-up.sh
+	scripts/base-image.sh
+	docker build -t healthcheck:latest .
+	@docker image ls healthcheck:latest
+
+test-docker: venv image
+	$(PYTEST) tests/docker
+
+bench: venv dist
+	$(BIN)/python bench/run.py
+
+bench-smoke: venv dist
+	$(BIN)/python bench/run.py --smoke
+
+test: lint test-py test-static test-docker bench-smoke
+
+clean:
+	rm -rf dist build/.cache .pytest_cache .hypothesis

@@ -1,0 +1,281 @@
+"""Every "what listening means" rule of SPEC.md, against real sockets."""
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from .conftest import BACKENDS, BIN_DIR, V4_ADDR, V4_PEER, V6_ADDR, WRAPPER, Tools
+
+
+def test_wildcard_v4_counts_for_every_address(ns, tools):
+    h = ns.helper()
+    _, port = h.open("tcp", 4, "0.0.0.0")
+    tools.ok("TCP", port)
+    tools.ok("TCP", port, "127.0.0.1")
+    tools.ok("TCP", port, V4_ADDR)
+    tools.ok("TCP", port, "0.0.0.0")
+    tools.no("TCP6", port)
+    tools.no("UDP", port)
+
+
+def test_loopback_listener_is_not_on_other_addresses(ns, tools):
+    h = ns.helper()
+    _, port = h.open("tcp", 4, "127.0.0.1")
+    tools.ok("TCP", port)
+    tools.ok("TCP", port, "127.0.0.1")
+    res = tools.no("TCP", port, V4_ADDR)
+    assert "bound to 127.0.0.1" in res.err
+
+
+def test_specific_v4_address(ns, tools):
+    h = ns.helper()
+    _, port = h.open("tcp", 4, V4_ADDR)
+    tools.ok("TCP", port, V4_ADDR)
+    tools.ok("TCP", port)
+    tools.no("TCP", port, "127.0.0.1")
+
+
+def test_specific_v6_address_in_any_text_form(ns, tools):
+    h = ns.helper()
+    _, port = h.open("tcp", 6, V6_ADDR, v6only=1)
+    tools.ok("TCP6", port, V6_ADDR)
+    tools.ok("TCP6", port, "FD77:0:0:0:0:0:0:1")
+    tools.ok("TCP6", port, "fd77:0000::0001")
+    tools.ok("TCP6", port)
+    tools.no("TCP6", port, "::1")
+    tools.no("TCP", port)
+
+
+def test_v6_loopback_and_wildcard(ns, tools):
+    h = ns.helper()
+    _, port = h.open("tcp", 6, "::1")
+    tools.ok("TCP6", port, "::1")
+    tools.ok("TCP6", port, "::")
+    tools.no("TCP6", port, V6_ADDR)
+    tools.no("TCP", port)
+    _, port2 = h.open("tcp", 6, "::", v6only=1)
+    tools.ok("TCP6", port2, V6_ADDR)
+    tools.ok("TCP6", port2, "::1")
+
+
+def test_dual_stack_listener_counts_for_ipv4(ns, tools):
+    h = ns.helper()
+    _, port = h.open("tcp", 6, "::", v6only=0)
+    tools.ok("TCP", port)
+    tools.ok("TCP", port, "127.0.0.1")
+    tools.ok("TCP", port, V4_ADDR)
+    tools.ok("TCP6", port)
+    _, uport = h.open("udp", 6, "::", v6only=0)
+    tools.ok("UDP", uport)
+    tools.ok("UDP", uport, V4_ADDR)
+    tools.ok("UDP6", uport)
+
+
+def test_v6only_listener_does_not_count_for_ipv4(ns, tools):
+    # bindv6only is per namespace: new sockets are v6-only, which netlink
+    # reports and /proc can only guess from this very sysctl.
+    ns.sysctl("net.ipv6.bindv6only", 1)
+    h = ns.helper()
+    _, port = h.open("tcp", 6, "::")
+    res = tools.no("TCP", port)
+    assert "v6only" in res.err
+    tools.ok("TCP6", port)
+    _, uport = h.open("udp", 6, "::")
+    tools.no("UDP", uport)
+    tools.ok("UDP6", uport)
+
+
+@pytest.mark.skipif("netlink" not in BACKENDS, reason="netlink is not among HC_BACKENDS")
+def test_v6only_socket_option_seen_by_netlink(ns):
+    tools = Tools(ns, "netlink")
+    h = ns.helper()
+    _, port = h.open("tcp", 6, "::", v6only=1)
+    tools.no("TCP", port)
+    _, port2 = h.open("tcp", 6, "::", v6only=0)
+    ns.sysctl("net.ipv6.bindv6only", 1)
+    tools.ok("TCP", port2)
+
+
+@pytest.mark.skipif("proc" not in BACKENDS, reason="proc is not among HC_BACKENDS")
+def test_proc_says_v6only_is_a_guess(ns):
+    tools = Tools(ns, "proc")
+    h = ns.helper()
+    _, port = h.open("tcp", 6, "::", v6only=1)  # /proc cannot see this option
+    res = tools("TCP", port, "--debug")
+    assert "guessed" in res.err and "bindv6only" in res.err
+
+
+def test_ipv4_mapped_bind(ns, tools):
+    h = ns.helper()
+    _, port = h.open("tcp", 6, "::ffff:127.0.0.1", v6only=0)
+    tools.ok("TCP", port)
+    tools.ok("TCP", port, "127.0.0.1")
+    tools.no("TCP", port, V4_ADDR)
+    tools.no("TCP6", port)
+    tools.ok("TCP6", port, "::ffff:127.0.0.1")
+
+
+def test_established_and_client_ports_are_not_listening(ns, tools):
+    h = ns.helper()
+    lid, port = h.open("tcp", 4, "0.0.0.0")
+    h.establish(lid, 3)
+    peer = ns.helper(peer=True)
+    _, cport = peer.client("tcp", 4, V4_ADDR, port)  # from the other namespace
+    tools.ok("TCP", port)
+    h.close(lid)  # accepted connections stay, on the same local port
+    res = tools.no("TCP", port)
+    assert "not listening" in res.err
+    _, port2 = h.open("tcp", 4, "127.0.0.1")
+    _, client_port = h.client("tcp", 4, "127.0.0.1", port2)
+    tools.no("TCP", client_port)
+    assert cport  # the peer's client port is in the peer namespace only
+
+
+def test_bound_but_not_listening_tcp(ns, tools):
+    h = ns.helper()
+    _, port = h.open("tcp", 4, "0.0.0.0", nolisten=1)
+    tools.no("TCP", port)
+    _, port6 = h.open("tcp", 6, "::", nolisten=1)
+    tools.no("TCP6", port6)
+
+
+def test_udp_bound_vs_connected(ns, tools):
+    h = ns.helper()
+    _, port = h.open("udp", 4, "0.0.0.0")
+    tools.ok("UDP", port)
+    tools.ok("UDP", port, V4_ADDR)
+    tools.no("TCP", port)
+    _, cport = h.open("udp", 4, "0.0.0.0", connect="%s,53" % V4_PEER)
+    res = tools.no("UDP", cport)
+    assert "not listening" in res.err
+    _, client = h.client("udp", 4, "127.0.0.1", port)
+    tools.no("UDP", client)
+    _, port6 = h.open("udp", 6, V6_ADDR)
+    tools.ok("UDP6", port6, V6_ADDR)
+    tools.no("UDP6", port6, "::1")
+    tools.no("UDP", port6)
+
+
+def test_ports_1_and_65535(ns, tools):
+    h = ns.helper()
+    h.open("tcp", 4, "0.0.0.0", 1)
+    h.open("tcp", 4, "0.0.0.0", 65535)
+    h.open("udp", 6, "::", 65535)
+    tools.ok("TCP", 1)
+    tools.ok("TCP", 65535)
+    tools.ok("TCP", "1,65535")
+    tools.ok("UDP6", 65535)
+    tools.no("UDP6", 1)
+
+
+def test_reuseport_duplicates(ns, tools):
+    h = ns.helper()
+    a, port = h.open("tcp", 4, "0.0.0.0", reuseport=1)
+    b, _ = h.open("tcp", 4, "0.0.0.0", port, reuseport=1)
+    res = tools("TCP", port, "--debug")
+    assert res.rc == 0 and "2 candidate sockets" in res.err, res
+    h.close(a)
+    tools.ok("TCP", port)
+    h.close(b)
+    tools.no("TCP", port)
+
+
+def test_thousands_of_established_connections(ns, tools):
+    h = ns.helper()
+    lid, port = h.open("tcp", 4, "127.0.0.1")
+    assert h.establish(lid, 3000) == 6000
+    tools.ok("TCP", port)
+    tools.no("TCP", port, V4_ADDR)
+    h.close(lid)
+    tools.no("TCP", port)
+
+
+def test_several_ports(ns, tools):
+    h = ns.helper()
+    _, p1 = h.open("tcp", 4, "0.0.0.0")
+    _, p2 = h.open("tcp", 6, "::", v6only=0)
+    _, p3 = h.open("tcp", 4, "0.0.0.0", nolisten=1)
+    res = tools.ok("TCP", "%d,%d" % (p1, p2))
+    assert "are listening" in res.out
+    res = tools.no("TCP", "%d,%d,%d" % (p1, p2, p3))
+    assert "port %d is not listening" % p3 in res.err
+
+
+def test_quiet_prints_nothing(ns, tools):
+    h = ns.helper()
+    _, port = h.open("tcp", 4, "0.0.0.0")
+    for args, rc in (([port], 0), ([port + 1 if port < 65535 else 1], 1), (["80abc"], 1),
+                     ([port, "::1"], 1), (["--bogus", port], 1)):
+        res = tools("TCP", "--quiet", *args)
+        assert (res.rc, res.out, res.err) == (rc, "", ""), (args, res)
+        res = tools("TCP", *args, "-q")
+        assert (res.rc, res.out, res.err) == (rc, "", ""), (args, res)
+
+
+def test_debug_names_interface_and_candidates(ns, tools):
+    ns.sysctl("net.ipv6.bindv6only", 1)  # so that /proc's guess is right too
+    h = ns.helper()
+    _, port = h.open("tcp", 4, "127.0.0.1")
+    h.open("tcp", 6, "::", port)
+    res = tools("TCP", port, V4_ADDR, "--debug")
+    assert res.rc == 1
+    assert "kernel interface:" in res.err
+    assert "127.0.0.1:%d LISTEN" % port in res.err
+    assert "[::]:%d LISTEN" % port in res.err
+    assert "does not count" in res.err
+
+
+def test_runs_as_nobody(ns, backend, tmp_path):
+    h = ns.helper()
+    _, port = h.open("tcp", 4, "0.0.0.0")
+    _, uport = h.open("udp", 6, "::", v6only=1)
+    bin_dir = world_runnable_copy(tmp_path)
+    tools = Tools(ns, backend, bin_dir)
+    res = tools("TCP", port, uid=65534)
+    assert res.rc == 0, res
+    res = tools("UDP6", uport, uid=65534)
+    assert res.rc == 0, res
+    res = tools("TCP", port + 1 if port < 65535 else 1, uid=65534)
+    assert res.rc == 1 and "Traceback" not in res.err, res
+
+
+def test_auto_backend(ns):
+    h = ns.helper()
+    _, port = h.open("tcp", 4, "0.0.0.0")
+    res = Tools(ns, "auto")("TCP", port, "--debug")
+    assert res.rc == 0, res
+    if "qemu" in " ".join(WRAPPER):
+        assert "kernel interface: /proc/net (fallback)" in res.err  # qemu-user has no sock_diag
+    else:
+        assert "kernel interface: netlink sock_diag\n" in res.err
+
+
+def world_runnable_copy(tmp_path):
+    """The tools, runnable by uid 65534: a copy of the static binary, or for
+    the console scripts a copy of the package behind a world-readable
+    Python (the venv's may live under a root-only home)."""
+    tmp = Path(tempfile.mkdtemp(dir="/tmp" if Path("/tmp").is_dir() else None))
+    tmp.chmod(0o755)
+    target = BIN_DIR / "TCP"
+    if target.read_bytes()[:4] == b"\x7fELF":
+        shutil.copy(target, tmp / "TCP")
+        for name in ("UDP", "TCP6", "UDP6"):
+            (tmp / name).symlink_to("TCP")
+    else:
+        import healthcheck
+
+        pkg = Path(healthcheck.__file__).parent
+        shutil.copytree(pkg, tmp / "healthcheck", ignore=shutil.ignore_patterns("__pycache__"))
+        python = Path("/usr/bin/python3") if Path("/usr/bin/python3").exists() else None
+        assert python, "no world-readable python3 for the uid 65534 test"
+        for name in ("TCP", "UDP", "TCP6", "UDP6"):
+            script = tmp / name
+            script.write_text("#!%s\nimport sys\nsys.path.insert(0, %r)\n"
+                              "from healthcheck.cli import run\nrun()\n" % (python, str(tmp)))
+            script.chmod(0o755)
+    for path in tmp.rglob("*"):
+        if not path.is_symlink():
+            path.chmod(0o755 if path.is_dir() or path.stat().st_mode & 0o100 else 0o644)
+    return tmp
