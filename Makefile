@@ -35,7 +35,7 @@ lint: venv
 
 # Unit tests and the namespace integration suite, on CPython's console scripts.
 test-py: venv
-	$(PYTEST) tests --ignore=tests/docker
+	$(PYTEST) tests --ignore=tests/docker --ignore=tests/hardening --ignore=tests/test_micropython.py
 
 dist:
 	build/dist.sh
@@ -44,6 +44,7 @@ dist:
 # modules' tests run by the frozen MicroPython itself.
 test-static: venv dist
 	HC_BIN_DIR=dist/linux-$(HOST_ARCH)/healthcheck $(PYTEST) tests/integration tests/test_micropython.py
+	$(PYTEST) tests/hardening
 	HC_BIN_DIR=dist/linux-$(OTHER_ARCH)/healthcheck HC_WRAPPER=$(QEMU_other) HC_BACKENDS=proc,auto \
 		$(PYTEST) tests/integration
 

@@ -30,7 +30,7 @@ class ParseError(KernelError):
         msg = "%s: %s" % (where, detail)
         if data is not None:
             msg += ": " + shown(data, 60)
-        KernelError.__init__(self, msg)
+        super().__init__(msg)
         self.where = where
         self.detail = detail
         self.data = data

@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# Make a Debian base image available to the local Docker engine.
+#
+#   scripts/base-image.sh [NAME]        # NAME defaults to debian:trixie-slim
+#
+# 1. `docker image inspect NAME` works  -> reuse it, done.
+# 2. `docker pull NAME` (bounded by $BASE_PULL_TIMEOUT s, default 30)  -> done.
+# 3. Build it here: debootstrap --variant=minbase SUITE (from NAME's tag, default
+#    trixie) from the Debian mirror that this machine's apt already uses (read
+#    from /etc/apt/sources.list.d/*.sources or /etc/apt/sources.list at run
+#    time), tidy it, write /etc/apt/sources.list.d/debian.sources pointing at
+#    the same mirror, and `docker import` it as NAME.
+#
+# Environment:
+#   DOCKER              docker client (default: docker from PATH, else /usr/bin/docker)
+#   BASE_PULL_TIMEOUT   seconds for the pull attempt (default 30; 0 skips pulling)
+#   BASE_MIRROR         override the mirror URI (default: read from apt's config)
+#   BASE_SUITE          override the suite (default: NAME's tag without "-slim")
+set -euo pipefail
+
+NAME=${1:-debian:trixie-slim}
+log() { printf 'base-image: %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+if [ -z "${DOCKER:-}" ]; then
+    if command -v docker >/dev/null 2>&1; then DOCKER=docker; else DOCKER=/usr/bin/docker; fi
+fi
+
+if "$DOCKER" image inspect "$NAME" >/dev/null 2>&1; then
+    log "$NAME already present; reusing it"
+    exit 0
+fi
+
+pull_timeout=${BASE_PULL_TIMEOUT:-30}
+if [ "$pull_timeout" != 0 ]; then
+    log "trying: docker pull $NAME (at most ${pull_timeout}s)"
+    if timeout "$pull_timeout" "$DOCKER" pull -q "$NAME" >/dev/null 2>&1 \
+        && "$DOCKER" image inspect "$NAME" >/dev/null 2>&1; then
+        log "pulled $NAME"
+        exit 0
+    fi
+    log "pull failed or timed out; building $NAME locally with debootstrap"
+fi
+
+[ "$(id -u)" = 0 ] || die "building the base image needs root (debootstrap)"
+
+# ------------------------------------------------------------- suite
+tag=${NAME##*:}; [ "$tag" = "$NAME" ] && tag=latest
+suite=${BASE_SUITE:-${tag%-slim}}
+case "$suite" in latest|stable) suite=trixie ;; esac
+
+# ------------------------------------------------------------ mirror
+# First Debian archive URI apt uses for the main archive (not -security),
+# from deb822 .sources files or one-line sources.list entries.
+read_mirror() {
+    local f uri
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -r "$f" ] || continue
+        # Walk stanzas: remember URIs and Suites, emit URI when a stanza has a
+        # non-security suite.
+        uri=$(awk '
+            function flush() { if (u != "" && s != "" && s !~ /-security/) { print u; found=1; exit } u=""; s="" }
+            /^[ \t]*#/ { next }
+            /^[ \t]*$/ { flush(); next }
+            tolower($1) == "uris:"   { u = $2 }
+            tolower($1) == "suites:" { $1 = ""; s = $0 }
+            END { if (!found) flush() }' "$f")
+        if [ -n "$uri" ]; then printf '%s\n' "$uri"; return 0; fi
+    done
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+        [ -r "$f" ] || continue
+        uri=$(awk '
+            $1 == "deb" {
+                i = 2; if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
+                if ($(i+1) !~ /-security/) { print $i; exit }
+            }' "$f")
+        if [ -n "$uri" ]; then printf '%s\n' "$uri"; return 0; fi
+    done
+    return 1
+}
+read_security_mirror() {
+    local f
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -r "$f" ] || continue
+        awk '
+            function flush() { if (u != "" && s ~ /-security/) { print u; exit } u=""; s="" }
+            /^[ \t]*#/ { next }
+            /^[ \t]*$/ { flush(); next }
+            tolower($1) == "uris:"   { u = $2 }
+            tolower($1) == "suites:" { $1 = ""; s = $0 }
+            END { flush() }' "$f"
+    done | head -n1
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+        [ -r "$f" ] || continue
+        awk '$1 == "deb" { i = 2; if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
+                           if ($(i+1) ~ /-security/) { print $i; exit } }' "$f"
+    done | head -n1
+}
+
+mirror=${BASE_MIRROR:-$(read_mirror || true)}
+[ -n "$mirror" ] || die "no Debian mirror found in /etc/apt/sources.list{,.d/*}; set BASE_MIRROR"
+mirror=${mirror%/}
+security=$(read_security_mirror | head -n1 || true)
+security=${security%/}
+log "suite $suite, mirror from apt config: $mirror${security:+ (security: $security)}"
+
+# -------------------------------------------------------- debootstrap
+if ! command -v debootstrap >/dev/null 2>&1; then
+    log "installing debootstrap"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q </dev/null >/dev/null
+    apt-get install -y -q --no-install-recommends debootstrap debian-archive-keyring </dev/null >/dev/null \
+        || die "apt-get install debootstrap failed"
+fi
+scripts_dir=/usr/share/debootstrap/scripts
+script_arg=()
+if [ ! -e "$scripts_dir/$suite" ]; then
+    # Older debootstrap without a script for this suite: the sid script
+    # handles current suites (bookworm's debootstrap links trixie -> sid).
+    [ -e "$scripts_dir/sid" ] || die "debootstrap has no script for $suite nor sid"
+    log "debootstrap has no '$suite' script; using the sid script"
+    script_arg=("$scripts_dir/sid")
+fi
+keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+keyring_arg=()
+[ -r "$keyring" ] && keyring_arg=(--keyring="$keyring")
+
+work=$(mktemp -d "${TMPDIR:-/var/tmp}/base-image.XXXXXX")
+rootfs="$work/rootfs"
+cleanup() { 
+    # debootstrap may leave /proc etc. mounted inside on failure.
+    for m in proc sys dev/pts dev; do umount -l "$rootfs/$m" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+t0=$(date +%s)
+log "debootstrap --variant=minbase $suite -> $rootfs"
+if ! debootstrap --variant=minbase --components=main "${keyring_arg[@]}" \
+        "$suite" "$rootfs" "$mirror" "${script_arg[@]}" >"$work/debootstrap.log" 2>&1; then
+    tail -n 30 "$work/debootstrap.log" >&2
+    [ -r "$rootfs/debootstrap/debootstrap.log" ] && tail -n 30 "$rootfs/debootstrap/debootstrap.log" >&2
+    die "debootstrap failed"
+fi
+t1=$(date +%s)
+log "debootstrap took $((t1 - t0))s"
+
+# -------------------------------------------------------------- tidy
+for m in proc sys dev/pts dev; do umount -l "$rootfs/$m" 2>/dev/null || true; done
+rm -rf "$rootfs"/var/lib/apt/lists/* \
+       "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb \
+       "$rootfs"/var/cache/apt/archives/partial/* \
+       "$rootfs"/var/cache/debconf/*-old "$rootfs"/var/lib/dpkg/*-old \
+       "$rootfs"/var/log/* \
+       "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/* \
+       "$rootfs"/usr/share/locale/* "$rootfs"/usr/share/lintian/* \
+       "$rootfs"/tmp/* "$rootfs"/var/tmp/* "$rootfs"/root/.cache "$rootfs"/debootstrap
+mkdir -p "$rootfs"/var/lib/apt/lists/partial "$rootfs"/var/cache/apt/archives/partial "$rootfs"/var/log/apt
+: >"$rootfs/etc/resolv.conf"      # Docker bind-mounts its own
+: >"$rootfs/etc/hostname"
+rm -f "$rootfs/etc/machine-id"; : >"$rootfs/etc/machine-id"
+
+# Keep the image slim for later installs too, as the official -slim images do.
+mkdir -p "$rootfs/etc/dpkg/dpkg.cfg.d" "$rootfs/etc/apt/apt.conf.d"
+cat >"$rootfs/etc/dpkg/dpkg.cfg.d/docker-slim" <<'EOF'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-exclude /usr/share/lintian/*
+EOF
+cat >"$rootfs/etc/apt/apt.conf.d/docker-clean" <<'EOF'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+EOF
+printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' \
+    >"$rootfs/etc/apt/apt.conf.d/docker-no-recommends"
+
+# apt sources inside: the same mirror, for this suite.
+rm -f "$rootfs/etc/apt/sources.list"
+inner_keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+[ -e "$rootfs$inner_keyring" ] || inner_keyring=/usr/share/keyrings/debian-archive-keyring.pgp
+{
+    printf 'Types: deb\nURIs: %s\nSuites: %s %s-updates\nComponents: main\nSigned-By: %s\n' \
+        "$mirror" "$suite" "$suite" "$inner_keyring"
+    if [ -n "$security" ]; then
+        printf '\nTypes: deb\nURIs: %s\nSuites: %s-security\nComponents: main\nSigned-By: %s\n' \
+            "$security" "$suite" "$inner_keyring"
+    fi
+} >"$rootfs/etc/apt/sources.list.d/debian.sources"
+
+# ------------------------------------------------------------ import
+log "importing as $NAME ($(du -sh "$rootfs" | cut -f1))"
+tar --numeric-owner --xattrs -C "$rootfs" -c . | "$DOCKER" import \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'CMD ["bash"]' \
+    - "$NAME" >/dev/null
+t2=$(date +%s)
+log "built $NAME in $((t2 - t0))s (debootstrap $((t1 - t0))s)"

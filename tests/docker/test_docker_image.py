@@ -1,0 +1,287 @@
+"""The shipped image (healthcheck:latest, FROM scratch) and how users consume it.
+
+Run:  CI=true python -m pytest tests/docker -v
+(see conftest.py for what the fixtures do when Docker or the image is missing)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+TOOLS = ("TCP", "UDP", "TCP6", "UDP6")
+MAX_PAYLOAD = 300 * 1024          # bytes: /healthcheck in the image, everything included
+TCP_PORT = 8080                   # the listener fixture: busybox httpd on [::]:8080 (dual-stack)
+UDP_PORT = 67                     # the listener fixture: busybox udhcpd on 0.0.0.0:67
+CLOSED_PORT = 8081
+
+
+def _lines(b: bytes) -> list[str]:
+    return [ln for ln in b.decode(errors="replace").splitlines() if ln.strip()]
+
+
+# --------------------------------------------------------------- image content
+
+def test_image_holds_only_the_four_tools(image_files: dict[str, tarfile.TarInfo]):
+    paths = set(image_files)
+    want = {"healthcheck"} | {f"healthcheck/{t}" for t in TOOLS}
+    assert paths == want, f"unexpected image content: extra {sorted(paths - want)}, missing {sorted(want - paths)}"
+    assert image_files["healthcheck"].isdir()
+    tcp = image_files["healthcheck/TCP"]
+    assert tcp.isfile(), "healthcheck/TCP must be the regular file (the static binary)"
+    assert tcp.mode & 0o111 == 0o111, f"healthcheck/TCP not executable by everyone: {oct(tcp.mode)}"
+    for t in ("UDP", "TCP6", "UDP6"):
+        m = image_files[f"healthcheck/{t}"]
+        assert m.issym(), f"healthcheck/{t} should be a symlink to TCP"
+        target = posixpath.normpath(posixpath.join("/healthcheck", m.linkname))
+        assert target == "/healthcheck/TCP", f"healthcheck/{t} -> {m.linkname}"
+
+
+def test_payload_size(image_files: dict[str, tarfile.TarInfo], docker, image):
+    total = sum(m.size for m in image_files.values() if m.isfile())
+    assert total <= MAX_PAYLOAD, f"/healthcheck holds {total} bytes > {MAX_PAYLOAD}"
+    size = int(docker.out("image", "inspect", "--format", "{{.Size}}", image))
+    assert size <= MAX_PAYLOAD + 4096, f"image size {size} bytes"
+
+
+def test_binary_is_static_elf(docker, image, tmp_path, is_static_elf):
+    """Export the binary and check it has no ELF interpreter (runs without libc)."""
+    cid = docker.out("create", "--entrypoint", "/healthcheck/TCP", image, "--help")
+    try:
+        docker.run("cp", f"{cid}:/healthcheck/TCP", str(tmp_path / "TCP"), check=True)
+    finally:
+        docker.rm(cid)
+    data = (tmp_path / "TCP").read_bytes()
+    assert data[:4] == b"\x7fELF"
+    assert is_static_elf(tmp_path / "TCP"), "binary has a PT_INTERP: not static"
+
+
+# ------------------------------------------------------------ plain invocation
+
+HARDENED = ("--rm", "--read-only", "--user", "65534", "--cap-drop", "ALL",
+            "--security-opt", "no-new-privileges")
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_nothing_listening_exits_1_with_one_line(docker, image, tool):
+    cp = docker.run("run", *HARDENED, "--network", "none", "--entrypoint", f"/healthcheck/{tool}",
+                    image, "1")
+    assert cp.returncode == 1, (cp.returncode, cp.stdout, cp.stderr)
+    err = _lines(cp.stderr)
+    assert len(err) == 1, f"want one line on stderr, got {cp.stderr!r}"
+    assert len(cp.stderr) < 200
+    assert cp.stdout.strip() == b"", cp.stdout
+
+
+def test_help_exits_0(docker, image):
+    cp = docker.run("run", *HARDENED, "--network", "none", "--entrypoint", "/healthcheck/TCP",
+                    image, "--help")
+    assert cp.returncode == 0, (cp.stdout, cp.stderr)
+    assert cp.stdout.strip() or cp.stderr.strip()
+
+
+def test_bad_argument_exits_1_not_2(docker, image):
+    cp = docker.run("run", *HARDENED, "--network", "none", "--entrypoint", "/healthcheck/TCP",
+                    image, "80abc")
+    assert cp.returncode == 1, (cp.stdout, cp.stderr)
+    assert cp.stderr.strip()
+
+
+# ------------------------------------------- inside a listener's net namespace
+
+@pytest.mark.parametrize("tool,port,want", [
+    ("TCP", TCP_PORT, 0),        # httpd listens on [::]:8080 with v6only off: counts for IPv4
+    ("TCP6", TCP_PORT, 0),
+    ("TCP", CLOSED_PORT, 1),
+    ("TCP", UDP_PORT, 1),        # a UDP socket is no TCP listener
+    ("UDP", UDP_PORT, 0),
+    ("UDP", 68, 1),
+    ("UDP", TCP_PORT, 1),        # a TCP listener is no UDP listener
+    ("UDP6", UDP_PORT, 1),       # IPv6 questions never count IPv4 sockets
+])
+def test_in_listener_namespace(docker, image, listener, tool, port, want):
+    cp = docker.run("run", *HARDENED, "--network", f"container:{listener}",
+                    "--entrypoint", f"/healthcheck/{tool}", image, str(port))
+    assert cp.returncode == want, (tool, port, cp.stdout, cp.stderr)
+    if want == 0:
+        assert len(_lines(cp.stdout)) <= 1 and cp.stderr.strip() == b"", (cp.stdout, cp.stderr)
+    else:
+        assert len(_lines(cp.stderr)) == 1 and cp.stdout.strip() == b"", (cp.stdout, cp.stderr)
+
+
+def test_port_list_in_listener_namespace(docker, image, listener):
+    def run(ports):
+        return docker.run("run", *HARDENED, "--network", f"container:{listener}",
+                          "--entrypoint", "/healthcheck/TCP", image, ports).returncode
+
+    assert run(f"{TCP_PORT}") == 0
+    assert run(f"{TCP_PORT},{CLOSED_PORT}") == 1
+
+
+def test_quiet_prints_nothing(docker, image, listener):
+    for port, want in ((TCP_PORT, 0), (CLOSED_PORT, 1)):
+        cp = docker.run("run", *HARDENED, "--network", f"container:{listener}",
+                        "--entrypoint", "/healthcheck/TCP", image, str(port), "--quiet")
+        assert cp.returncode == want
+        assert cp.stdout == b"" and cp.stderr == b"", (cp.stdout, cp.stderr)
+
+
+def test_writes_nothing(docker, image, listener):
+    """Without --read-only and as root, `docker diff` still shows no change."""
+    for tool, port in (("TCP", TCP_PORT), ("UDP", UDP_PORT), ("TCP", CLOSED_PORT)):
+        name = docker.name("diff")
+        try:
+            cp = docker.run("run", "--name", name, "--network", f"container:{listener}",
+                            "--entrypoint", f"/healthcheck/{tool}", image, str(port), "--debug")
+            assert cp.returncode in (0, 1), (cp.stdout, cp.stderr)
+            diff = docker.out("diff", name)
+            assert diff == "", f"{tool} {port} wrote to the filesystem:\n{diff}"
+        finally:
+            docker.rm(name)
+
+
+# ------------------------------------------------ a user's image (HEALTHCHECK)
+
+CONSUMER = """\
+FROM scratch
+COPY busybox /bin/busybox
+COPY udhcpd.conf /etc/udhcpd.conf
+COPY --from=@IMAGE@ /healthcheck /healthcheck
+ENTRYPOINT ["/bin/busybox"]
+HEALTHCHECK --interval=1s --timeout=3s --start-period=1s --retries=2 CMD {check}
+"""
+
+
+def _consumer(consumer_build, what: str, check: list[str]) -> str:
+    return consumer_build(what, CONSUMER.format(check=json.dumps(check)))
+
+
+@pytest.fixture(scope="module")
+def consumer_images(consumer_build):
+    return {
+        "tcp": _consumer(consumer_build, "consumer-tcp", ["/healthcheck/TCP", str(TCP_PORT)]),
+        "tcp-closed": _consumer(consumer_build, "consumer-closed", ["/healthcheck/TCP", str(CLOSED_PORT)]),
+        "udp": _consumer(consumer_build, "consumer-udp", ["/healthcheck/UDP", str(UDP_PORT)]),
+    }
+
+
+def _start(docker, tag: str, *cmd: str, user: str | None = None) -> str:
+    name = docker.name("consumer")
+    args = ["run", "-d", "--init", "--name", name, "--network", "none", "--read-only"]
+    if user:
+        args += ["--user", user]
+    docker.run(*args, tag, *cmd, check=True)
+    return name
+
+
+def test_consumer_tcp_becomes_healthy(docker, consumer_images):
+    name = _start(docker, consumer_images["tcp"], "httpd", "-f", "-p", str(TCP_PORT), "-h", "/",
+                  user="65534")
+    try:
+        h = docker.wait_health(name, "healthy", limit=40)
+        last = h["Log"][-1]
+        assert last["ExitCode"] == 0
+        assert len(last["Output"]) < 200
+    finally:
+        docker.rm(name)
+
+
+def test_consumer_udp_becomes_healthy(docker, consumer_images):
+    name = _start(docker, consumer_images["udp"], "udhcpd", "-f", "/etc/udhcpd.conf")
+    try:
+        h = docker.wait_health(name, "healthy", limit=40)
+        assert h["Log"][-1]["ExitCode"] == 0
+    finally:
+        docker.rm(name)
+
+
+def test_consumer_closed_port_unhealthy_with_message(docker, image, consumer_images):
+    name = _start(docker, consumer_images["tcp-closed"], "httpd", "-f", "-p", str(TCP_PORT), "-h", "/",
+                  user="65534")
+    try:
+        h = docker.wait_health(name, "unhealthy", limit=40)
+        assert h["FailingStreak"] >= 2
+        last = h["Log"][-1]
+        assert last["ExitCode"] == 1, last
+        out = last["Output"].strip()
+        assert out and "\n" not in out and len(out) < 200, last
+        # the very line the tool prints when asked directly in that namespace
+        direct = docker.run("run", "--rm", "--network", f"container:{name}",
+                            "--entrypoint", "/healthcheck/TCP", image, str(CLOSED_PORT))
+        assert direct.returncode == 1
+        assert out == direct.stderr.decode().strip(), (out, direct.stderr)
+    finally:
+        docker.rm(name)
+
+
+# ------------------------------------------------- no code loaded from cwd/env
+
+PLANTED = 'import sys\nprint("PLANTED-CODE-RAN")\nsys.stderr.write("PLANTED-CODE-RAN\\n")\nsys.exit(0)\n'
+PLANT_NAMES = ["TCP.py", "UDP.py", "TCP6.py", "UDP6.py", "main.py", "boot.py", "_boot.py",
+               "healthcheck/__init__.py", "healthcheck/__main__.py", "healthcheck/cli.py",
+               "healthcheck/core.py", "healthcheck/netlink.py", "healthcheck/procnet.py",
+               "socket.py", "usocket.py", "struct.py", "os.py", "sys.py", "errno.py", "select.py",
+               "time.py", "ffi.py", "uctypes.py", "re.py", "io.py", "array.py", "builtins.py",
+               "micropython.py", "collections.py", "sitecustomize.py", "usercustomize.py"]
+
+
+def test_planted_code_not_executed(docker, image, consumer_build, listener):
+    files = {}
+    for d in ("app", "planted"):
+        for n in PLANT_NAMES:
+            files[f"{d}/{n}"] = PLANTED
+    tag = consumer_build("planted", """\
+FROM scratch
+COPY --from=@IMAGE@ /healthcheck /healthcheck
+COPY app /app
+COPY planted /planted
+WORKDIR /app
+ENV MICROPYPATH=/planted:/app:.:: PYTHONPATH=/planted:/app PYTHONSTARTUP=/planted/main.py \
+    PYTHONHOME=/planted MICROPYINSPECT=1 PYTHONINSPECT=1
+""", files=files)
+    # nothing listens on CLOSED_PORT: planted code exiting 0 would turn the answer into 0
+    for tool, port, want in (("TCP", CLOSED_PORT, 1), ("UDP", CLOSED_PORT, 1),
+                             ("TCP", TCP_PORT, 0), ("UDP", UDP_PORT, 0)):
+        cp = docker.run("run", "--rm", "--read-only", "--user", "65534",
+                        "--network", f"container:{listener}",
+                        "--entrypoint", f"/healthcheck/{tool}", tag, str(port))
+        both = cp.stdout + cp.stderr
+        assert b"PLANTED-CODE-RAN" not in both, f"{tool} {port} ran planted code: {both!r}"
+        assert cp.returncode == want, (tool, port, cp.returncode, both)
+    # also when started by a relative path from the planted directory
+    cp = docker.run("run", "--rm", "--read-only", "--user", "65534", "--network", "none",
+                    "-w", "/healthcheck", "--entrypoint", "./TCP", tag, str(CLOSED_PORT))
+    assert b"PLANTED-CODE-RAN" not in cp.stdout + cp.stderr
+    assert cp.returncode == 1
+
+
+# ---------------------------------------------------------- compose example
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def test_compose_example_becomes_healthy(docker, image, base_image):
+    """examples/compose.yaml: every service reaches healthy (examples/compose-up-test.sh)."""
+    if image != "healthcheck:latest":
+        pytest.skip("the compose example copies from healthcheck:latest")
+    env = dict(os.environ, DOCKER=docker.bin, COMPOSE_WAIT="60")
+    if os.environ.get("CI") != "true":
+        have = (subprocess.run([docker.bin, "compose", "version"], capture_output=True).returncode == 0
+                or subprocess.run(["sh", "-c", "command -v docker-compose"], capture_output=True).returncode == 0)
+        if not have:
+            pytest.skip("no docker compose / docker-compose (CI installs Debian's docker-compose)")
+    try:
+        cp = subprocess.run(["bash", str(EXAMPLES / "compose-up-test.sh")], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, timeout=400)
+    except subprocess.TimeoutExpired as e:
+        raise AssertionError(f"compose-up-test.sh timed out: {e.output!r}") from e
+    out = cp.stdout.decode(errors="replace")
+    assert cp.returncode == 0, out[-4000:]
+    assert "all 5 services healthy" in out, out[-4000:]
