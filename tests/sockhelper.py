@@ -6,6 +6,7 @@ network namespace it was started in. One command per stdin line, one
   udp 4|6 ADDR PORT [v6only=0|1] [reuseport] [connect=ADDR,PORT]
   client tcp|udp 4|6 ADDR PORT     a client socket connected to ADDR PORT
   established ID N                  N accepted connections to listener ID
+  repeat N COMMAND...               run COMMAND N times -> ok (last reply)
   close ID
   quit
 
@@ -71,6 +72,11 @@ def handle(words):
     if cmd == "established":
         establish(socks[int(words[1])], int(words[2]))
         return str(len(accepted))
+    if cmd == "repeat":
+        reply = ""
+        for _ in range(int(words[1])):
+            reply = handle(words[2:])
+        return reply
     if cmd == "close":
         socks.pop(int(words[1])).close()
         return ""

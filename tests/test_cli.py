@@ -93,8 +93,9 @@ def test_broken_output_does_not_change_the_exit_code():
 def test_kernel_errors_are_one_line(tmp_path, monkeypatch):
     from healthcheck import kernel
 
-    real = kernel.fetch
-    monkeypatch.setattr(kernel, "fetch", lambda tool, ports, backend: real(tool, ports, backend, str(tmp_path)))
+    real = kernel.Source.__init__
+    monkeypatch.setattr(kernel.Source, "__init__", lambda self, tool, ports, backend: real(
+        self, tool, ports, backend, str(tmp_path)))  # an empty directory stands for /proc
     code, out, err = run("UDP", "53", env={"HEALTHCHECK_BACKEND": "proc"})
     assert code == 1 and out == "" and err.count("\n") == 1
     assert "cannot read %s/net/udp" % tmp_path in err

@@ -86,15 +86,16 @@ RULES = [
 
 @pytest.mark.parametrize("tool,addr,rec,counts", RULES)
 def test_rule(tool, addr, rec, counts):
-    verdict = match(make_query(tool, 8080, addr), [rec])
+    verdict = match(make_query(tool, 8080, addr), [rec], explain=True)
     assert verdict.ok is counts, verdict.explain()
-    ((port, found),) = verdict.results
-    assert len(found) == 1 and found[0][1] is counts and found[0][2]
+    ((res),) = verdict.results
+    assert res.candidates == 1 and len(res.explained) == 1
+    assert res.explained[0][1] is counts and res.explained[0][2]
 
 
 def test_other_ports_are_not_candidates():
-    verdict = match(make_query("TCP", 80), [tcp("0.0.0.0", port=8080)])
-    assert not verdict.ok and verdict.results == [(80, [])]
+    verdict = match(make_query("TCP", 80), [tcp("0.0.0.0", port=8080)], explain=True)
+    assert not verdict.ok and verdict.results[0].candidates == 0
 
 
 def test_every_port_must_listen():
@@ -118,3 +119,26 @@ def test_reasons_are_short_and_name_the_near_miss():
     assert verdict.reason == "TCP port 8080 is listening (0.0.0.0:8080)"
     many = match(make_query("UDP6", ",".join(str(p) for p in range(1, 400))), [])
     assert len(many.reason) < 200
+
+
+def test_stops_reading_once_every_port_listens():
+    consumed = []
+
+    def records():
+        for port in (80, 443, 80, 443, 8080):
+            consumed.append(port)
+            yield tcp("0.0.0.0", port=port)
+
+    assert match(make_query("TCP", "80,443"), records()).ok
+    assert consumed == [80, 443]
+    consumed.clear()
+    verdict = match(make_query("TCP", "80,443"), records(), explain=True)
+    assert consumed == [80, 443, 80, 443, 8080]
+    assert [r.candidates for r in verdict.results] == [2, 2]
+
+
+def test_explanations_are_bounded():
+    recs = [tcp("127.0.0.%d" % (i % 200 + 1)) for i in range(500)]
+    verdict = match(make_query("TCP", 8080, "10.0.0.1"), recs, explain=True, limit=50)
+    lines = verdict.explain()
+    assert len(lines) < 60 and lines[-1] == "  ... and 450 more"

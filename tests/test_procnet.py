@@ -119,7 +119,8 @@ def test_blank_lines_are_ignored():
 
 def test_recorded_tables(tmp_path):
     root = str(FIXTURES / "proc-basic")
-    records, notes = procnet.fetch(TOOLS["TCP"], (8080, 8081, 8443, 9090, 9091, 9999), root, little)
+    notes = []
+    records = list(procnet.fetch(TOOLS["TCP"], (8080, 8081, 8443, 9090, 9091, 9999), notes, root, little))
     got = {(r.family, r.addr, r.port) for r in records}
     assert got == {
         (AF_INET, v4("0.0.0.0"), 8080), (AF_INET, v4("127.0.0.1"), 8081),
@@ -127,7 +128,7 @@ def test_recorded_tables(tmp_path):
         (AF_INET6, v6("::ffff:127.0.0.1"), 9091),
     }  # 9999 is bound, not listening; established rows on 8080 are not LISTEN
     assert any("guessed 0" in n for n in notes)
-    records, _ = procnet.fetch(TOOLS["UDP"], (5353, 5354, 5355), root, little)
+    records = list(procnet.fetch(TOOLS["UDP"], (5353, 5354, 5355), [], root, little))
     assert {(r.family, r.port) for r in records} == {(AF_INET, 5353), (AF_INET6, 5354)}
     assert all(not r.v6only_known for r in records if r.family == AF_INET6)
 
@@ -135,20 +136,20 @@ def test_recorded_tables(tmp_path):
 def test_missing_v6_table_means_no_ipv6_sockets(tmp_path):
     (tmp_path / "net").mkdir()
     (tmp_path / "net" / "tcp").write_text(HEADER + proc_row(0, v4("0.0.0.0"), 80, bytes(4), 0, 10))
-    records, notes = procnet.fetch(TOOLS["TCP"], (80,), str(tmp_path))
+    notes = []
+    records = list(procnet.fetch(TOOLS["TCP"], (80,), notes, str(tmp_path)))
     assert [r.port for r in records] == [80]
     assert any("IPv6 is off" in n for n in notes)
-    records, notes = procnet.fetch(TOOLS["TCP6"], (80,), str(tmp_path))
-    assert records == []
+    assert list(procnet.fetch(TOOLS["TCP6"], (80,), [], str(tmp_path))) == []
 
 
 def test_missing_v4_table_is_an_error(tmp_path):
     with pytest.raises(KernelError, match="cannot read .*/net/udp"):
-        procnet.fetch(TOOLS["UDP"], (53,), str(tmp_path))
+        list(procnet.fetch(TOOLS["UDP"], (53,), [], str(tmp_path)))
 
 
 def test_non_text_table_is_a_parse_error(tmp_path):
     (tmp_path / "net").mkdir()
     (tmp_path / "net" / "tcp6").write_bytes(HEADER.encode() + b"\xff\xfe\x00junk\n")
     with pytest.raises(ParseError):
-        procnet.fetch(TOOLS["TCP6"], (80,), str(tmp_path))
+        list(procnet.fetch(TOOLS["TCP6"], (80,), [], str(tmp_path)))

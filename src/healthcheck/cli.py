@@ -126,7 +126,7 @@ def check(name, opts, getenv, out, err):
 
     address = opts.positionals[1] if len(opts.positionals) > 1 else None
     query = make_query(name, opts.positionals[0], address)
-    verdict = decide(query, getenv("HEALTHCHECK_BACKEND"))
+    verdict = decide(query, getenv("HEALTHCHECK_BACKEND"), opts.debug and not opts.quiet)
     if opts.debug and not opts.quiet:
         for line in verdict.explain():
             emit(err, "%s debug: %s" % (name, line))

@@ -11,19 +11,48 @@ NETLINK = "netlink"
 PROC = "proc"
 
 
-def fetch(tool, ports, backend=None, proc_root="/proc"):
-    """-> (records, name of the interface that answered, notes)."""
-    if backend == NETLINK:
-        records, notes = netlink.fetch(tool, ports)
-        return records, "netlink sock_diag (forced)", notes
-    if backend == PROC:
-        records, notes = procnet.fetch(tool, ports, proc_root)
-        return records, "/proc/net (forced)", notes
-    if backend:
-        raise UsageError("HEALTHCHECK_BACKEND=%s: use netlink or proc" % shown(backend))
+class Source:
+    """Where the records come from: .records (an iterator of SocketRecord),
+    .name (the interface that answered) and .notes (what it did). Records
+    are produced lazily, so memory stays flat however many sockets match."""
+
+    def __init__(self, tool, ports, backend=None, proc_root="/proc"):
+        self.notes = []
+        self.name = None
+        if backend and backend not in (NETLINK, PROC):
+            raise UsageError("HEALTHCHECK_BACKEND=%s: use netlink or proc" % shown(backend))
+        self.records = self._records(tool, ports, backend, proc_root)
+
+    def _records(self, tool, ports, backend, proc_root):
+        if backend == PROC:
+            self.name = "/proc/net (forced)"
+            return procnet.fetch(tool, ports, self.notes, proc_root)
+        try:
+            records = netlink.fetch(tool, ports, self.notes)
+            self.name = "netlink sock_diag (forced)" if backend else "netlink sock_diag"
+            first = _first(records)  # a refusal by NLMSG_ERROR comes before any record
+        except Refused as err:
+            if backend:
+                raise
+            self.name = "/proc/net (fallback)"
+            self.notes.append("%s; used /proc/net" % err)
+            return procnet.fetch(tool, ports, self.notes, proc_root)
+        return _chain(first, records)
+
+    def close(self):
+        close = getattr(self.records, "close", None)
+        if close is not None:
+            close()
+
+
+def _first(records):
     try:
-        records, notes = netlink.fetch(tool, ports)
-        return records, "netlink sock_diag", notes
-    except Refused as err:
-        records, notes = procnet.fetch(tool, ports, proc_root)
-        return records, "/proc/net (fallback)", ["%s; used /proc/net" % err] + notes
+        return next(records)
+    except StopIteration:
+        return None
+
+
+def _chain(first, rest):
+    if first is not None:
+        yield first
+    yield from rest

@@ -57,16 +57,47 @@ def judge(query, rec):
     return False, "bound to %s, not %s" % (format_addr(local), format_addr(query.addr))
 
 
-def match(query, records):
-    """Decide. records: any iterable of SocketRecord (other ports are ignored)."""
-    per_port = {}
-    for port in query.ports:
-        per_port[port] = []
+class PortResult:
+    """What was found on one asked port.
+
+    listening: the first socket that counts, or None
+    near_miss: (socket, why) of the first one that does not, or None
+    candidates: how many sockets on the port were looked at
+    explained: [(socket, counts, why), ...] kept for --debug (at most `limit`)
+    """
+
+    def __init__(self, port):
+        self.port = port
+        self.listening = None
+        self.near_miss = None
+        self.candidates = 0
+        self.explained = []
+
+
+def match(query, records, explain=False, limit=50):
+    """Decide. records: any iterable of SocketRecord (other ports are
+    ignored). Without `explain`, stops reading as soon as every asked port
+    has a socket that counts; with it, reads everything and keeps up to
+    `limit` explanations per port."""
+    results = [PortResult(port) for port in query.ports]
+    by_port = {}
+    for res in results:
+        by_port[res.port] = res
+    waiting = len(results)
     for rec in records:
-        found = per_port.get(rec.port)
-        if found is None:
+        res = by_port.get(rec.port)
+        if res is None:
             continue
         counts, why = judge(query, rec)
-        found.append((rec, counts, why))
-    results = [(port, per_port[port]) for port in query.ports]
+        res.candidates += 1
+        if explain and len(res.explained) < limit:
+            res.explained.append((rec, counts, why))
+        if counts:
+            if res.listening is None:
+                res.listening = rec
+                waiting -= 1
+                if not waiting and not explain:
+                    break
+        elif res.near_miss is None:
+            res.near_miss = (rec, why)
     return Verdict(query, results)

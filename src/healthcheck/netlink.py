@@ -49,7 +49,6 @@ MAX_BYTECODE_PORTS = 1000  # the program's jumps are u16: keep well inside
 RECV_SIZE = 32768  # the kernel caps dump skbs at 32 KB (netlink_dump)
 TIMEOUT = 2  # seconds of silence before giving up
 MAX_RECORDS = 1000000
-DUMP_TRIES = 3
 
 # errno values that mean "this kernel or sandbox does not offer sock_diag":
 # EPERM EACCES ENOENT EINVAL ENOSYS EOPNOTSUPP EAFNOSUPPORT EPROTONOSUPPORT
@@ -168,8 +167,6 @@ def parse_reply(buf, seq, proto, records):
             raise KernelError("netlink: receive buffer overrun")
         if mtype == SOCK_DIAG_BY_FAMILY:
             records.append(decode_diag(payload, proto))
-            if len(records) > MAX_RECORDS:
-                raise KernelError("netlink: more than %d sockets in the reply" % MAX_RECORDS)
         elif mtype != NLMSG_NOOP:
             raise ParseError("netlink", "unexpected message type %d" % mtype)
     return done, interrupted
@@ -189,41 +186,45 @@ def open_socket(timeout=TIMEOUT):
 
 
 def dump(sock, family, proto, states, ports, seq):
-    """One SOCK_DIAG_BY_FAMILY dump -> list of SocketRecord."""
-    request = build_request(family, proto, states, ports, seq)
-    for _ in range(DUMP_TRIES):
+    """One SOCK_DIAG_BY_FAMILY dump: yields SocketRecords as datagrams
+    arrive, so memory stays bounded by one datagram."""
+    try:
+        sock.send(build_request(family, proto, states, ports, seq))
+    except OSError as err:
+        raise Refused("netlink send refused: %s" % describe_oserror(err))
+    count = 0
+    done = False
+    while not done:
         try:
-            sock.send(request)
+            buf = sock.recv(RECV_SIZE)
         except OSError as err:
-            raise Refused("netlink send refused: %s" % describe_oserror(err))
+            raise KernelError("netlink: no answer within %ds (%s)" % (TIMEOUT, describe_oserror(err)))
+        if not buf:
+            raise KernelError("netlink: socket closed before the dump ended")
         records = []
-        done = interrupted = False
-        while not done:
-            try:
-                buf = sock.recv(RECV_SIZE)
-            except OSError as err:
-                raise KernelError("netlink: no answer within %ds (%s)" % (TIMEOUT, describe_oserror(err)))
-            if not buf:
-                raise KernelError("netlink: socket closed before the dump ended")
-            done, intr = parse_reply(buf, seq, proto, records)
-            interrupted = interrupted or intr
-        if not interrupted:
-            return records
-    return records  # the tables kept changing; the last full pass is the best we have
+        done = parse_reply(buf, seq, proto, records)[0]
+        count += len(records)
+        if count > MAX_RECORDS:
+            raise KernelError("netlink: more than %d sockets in the reply" % MAX_RECORDS)
+        yield from records
 
 
-def fetch(tool, ports, timeout=TIMEOUT):
-    """All candidate sockets for `tool` on `ports` -> (records, notes)."""
+def fetch(tool, ports, notes, timeout=TIMEOUT):
+    """Yields every candidate socket for `tool` on `ports`; appends what it
+    did to `notes`. The socket is opened before the first record is asked
+    for, so a refusal surfaces at once."""
     sock = open_socket(timeout)
-    records = []
+    kind = "AF_INET + AF_INET6" if len(tool.families) == 2 else "AF_INET6"
+    notes.append("netlink dumps: %s, state filter %s, port filter in kernel" % (
+        kind, "LISTEN" if tool.pname == "tcp" else "CLOSE"))
+    return _records(sock, tool, ports)
+
+
+def _records(sock, tool, ports):
     try:
         seq = 1
         for family in tool.families:
-            records.extend(dump(sock, family, tool.proto, 1 << tool.state, ports, seq))
+            yield from dump(sock, family, tool.proto, 1 << tool.state, ports, seq)
             seq += 1
     finally:
         sock.close()
-    kind = "AF_INET + AF_INET6" if len(tool.families) == 2 else "AF_INET6"
-    notes = ["netlink dumps: %s, state filter %s, port filter in kernel" % (
-        kind, "LISTEN" if tool.pname == "tcp" else "CLOSE")]
-    return records, notes

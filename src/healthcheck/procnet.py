@@ -89,12 +89,16 @@ def parse_row(line, width):
 
 def parse_table(lines, family, proto, ports, state=None, pack_word=native_word,
                 v6only=False, path="?"):
-    """Rows -> SocketRecords on `ports` (and in `state`, if given).
+    """Rows -> a list of the SocketRecords on `ports` (see iter_table)."""
+    return list(iter_table(lines, family, proto, ports, state, pack_word, v6only, path))
 
-    The first line is the header. Rows on other ports are skipped
+
+def iter_table(lines, family, proto, ports, state=None, pack_word=native_word,
+               v6only=False, path="?"):
+    """Rows -> SocketRecords on `ports` (and in `state`, if given), one at
+    a time. The first line is the header. Rows on other ports are skipped
     after a cheap look, which keeps big tables fast."""
     width = 8 if family == AF_INET else 32
-    records = []
     lineno = 0
     for line in lines:
         lineno += 1
@@ -111,11 +115,9 @@ def parse_table(lines, family, proto, ports, state=None, pack_word=native_word,
             raddr = decode_addr(raddr_hex, pack_word)
         except ValueError as err:
             raise ParseError("%s line %d" % (path, lineno), err.args[0], line.rstrip("\n"))
-        records.append(SocketRecord(
-            family, proto, rstate, addr, port, raddr, rport,
-            v6only=v6only if family == AF_INET6 else None,
-            v6only_known=family != AF_INET6, inode=inode))
-    return records
+        yield SocketRecord(family, proto, rstate, addr, port, raddr, rport,
+                           v6only=v6only if family == AF_INET6 else None,
+                           v6only_known=family != AF_INET6, inode=inode)
 
 
 def read_bindv6only(root):
@@ -131,10 +133,9 @@ def read_bindv6only(root):
     return text == "1", "v6only of IPv6 sockets is not in /proc: guessed %s from %s" % (text, path)
 
 
-def fetch(tool, ports, root="/proc", pack_word=native_word):
-    """All candidate sockets for `tool` on `ports` -> (records, notes)."""
-    records = []
-    notes = []
+def fetch(tool, ports, notes, root="/proc", pack_word=native_word):
+    """Yields every candidate socket for `tool` on `ports`; appends what it
+    did to `notes`."""
     for family in tool.families:
         suffix = "6" if family == AF_INET6 else ""
         path = "%s/net/%s%s" % (root, tool.pname, suffix)
@@ -149,17 +150,15 @@ def fetch(tool, ports, root="/proc", pack_word=native_word):
                 notes.append("no %s: IPv6 is off, so no IPv6 sockets" % path)
                 continue
             raise KernelError("cannot read %s: %s" % (path, describe_oserror(err)))
+        notes.append("read %s" % path)
         try:
-            records.extend(parse_table(f, family, tool.proto, ports, tool.state,
-                                       pack_word, v6only, path))
-        except UnicodeError:
-            raise ParseError(path, "not text")
+            yield from iter_table(f, family, tool.proto, ports, tool.state, pack_word, v6only, path)
         except OSError as err:
             raise KernelError("cannot read %s: %s" % (path, describe_oserror(err)))
+        except ValueError:  # UnicodeDecodeError on CPython; MicroPython has no UnicodeError
+            raise ParseError(path, "not text")
         finally:
             f.close()
-        notes.append("read %s" % path)
-    return records, notes
 
 
 def _hex(text):

@@ -192,6 +192,19 @@ def test_thousands_of_established_connections(ns, tools):
     tools.no("TCP", port)
 
 
+def test_thousands_of_listeners_on_one_port(ns, tools):
+    # SO_REUSEPORT lets every one of them count: memory and --debug output
+    # must stay bounded however many there are.
+    h = ns.helper()
+    _, port = h.open("tcp", 6, "::1", reuseport=1)
+    h.cmd("repeat 3000 tcp 6 ::1 %d reuseport=1" % port)
+    tools.ok("TCP6", port)
+    tools.no("TCP", port)
+    res = tools("TCP6", port, "--debug")
+    assert res.rc == 0 and "3001 candidate sockets" in res.err and "... and 2951 more" in res.err, res
+    assert len(res.err) < 10000
+
+
 def test_several_ports(ns, tools):
     h = ns.helper()
     _, p1 = h.open("tcp", 4, "0.0.0.0")

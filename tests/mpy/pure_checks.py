@@ -84,10 +84,10 @@ def ports():
 
 def proc_tables():
     root = FIXTURES + "/proc-basic"
-    records, notes = procnet.fetch(TOOLS["TCP"], (8080, 8081, 8443, 9090, 9091, 9999), root)
+    records = list(procnet.fetch(TOOLS["TCP"], (8080, 8081, 8443, 9090, 9091, 9999), [], root))
     got = sorted([(r.family, r.port) for r in records])
     assert got == [(AF_INET, 8080), (AF_INET, 8081), (AF_INET6, 8443), (AF_INET6, 9090), (AF_INET6, 9091)], got
-    records, notes = procnet.fetch(TOOLS["UDP"], (5353, 5354, 5355), root)
+    records = list(procnet.fetch(TOOLS["UDP"], (5353, 5354, 5355), [], root))
     assert sorted([r.port for r in records]) == [5353, 5354]
     big = procnet.decode_addr("7F000001", lambda v: bytes([v >> 24, (v >> 16) & 255, (v >> 8) & 255, v & 255]))
     assert big == b"\x7f\x00\x00\x01"
