@@ -1,0 +1,63 @@
+// MicroPython unix-port variant "healthcheck": the minimal variant plus what the
+// frozen healthcheck package needs (sockets incl. netlink via raw sockaddr,
+// struct, os.getenv, errno, long ints, bytes/str helpers).
+// See build/README.md. Everything not listed here is off.
+
+// Start from the core-features level (the minimal variant uses MINIMUM and
+// enables nearly all of core-features by hand anyway).
+#define MICROPY_CONFIG_ROM_LEVEL (MICROPY_CONFIG_ROM_LEVEL_CORE_FEATURES)
+
+// No native code emitters: bytecode only.
+#define MICROPY_EMIT_X86 (0)
+#define MICROPY_EMIT_X64 (0)
+#define MICROPY_EMIT_THUMB (0)
+#define MICROPY_EMIT_ARM (0)
+
+// Tune the parser to use less RAM by default (as in the minimal variant).
+#define MICROPY_ALLOC_QSTR_CHUNK_INIT (64)
+#define MICROPY_ALLOC_PARSE_RULE_INIT (8)
+#define MICROPY_ALLOC_PARSE_RULE_INC  (8)
+#define MICROPY_ALLOC_PARSE_RESULT_INIT (8)
+#define MICROPY_ALLOC_PARSE_RESULT_INC (8)
+#define MICROPY_ALLOC_PARSE_CHUNK_INIT (64)
+
+// Interpreter features.
+#define MICROPY_HELPER_REPL (1)
+#define MICROPY_KBD_EXCEPTION (1)
+#define MICROPY_ENABLE_SOURCE_LINE (1)
+#define MICROPY_LONGINT_IMPL (MICROPY_LONGINT_IMPL_MPZ)
+// No floats: about 40 KB less (formatting, parsing, libm). Float literals in
+// the package fail the build; `/` on ints raises TypeError.
+#ifndef MICROPY_FLOAT_IMPL
+#define MICROPY_FLOAT_IMPL (MICROPY_FLOAT_IMPL_NONE)
+#endif
+#define MICROPY_PY_FSTRINGS (1)
+#define MICROPY_PY_BUILTINS_BYTES_HEX (1)
+#define MICROPY_PY_BUILTINS_MEMORYVIEW (1)
+#define MICROPY_PY_BUILTINS_STR_PARTITION (1)
+#define MICROPY_PY_BUILTINS_STR_SPLITLINES (1)
+#define MICROPY_PY_BUILTINS_FROZENSET (1)
+#define MICROPY_PY_BUILTINS_NEXT2 (1)
+#define MICROPY_CAN_OVERRIDE_BUILTINS (0)
+#define MICROPY_ENABLE_EMERGENCY_EXCEPTION_BUF (1)
+#define MICROPY_EMERGENCY_EXCEPTION_BUF_SIZE (256)
+
+// Modules. Built-in: sys, os, errno, struct, socket (Makefile), collections,
+// array, io, micropython, gc. No time, math/cmath, json, re, select.
+#define MICROPY_PY_MATH (0)
+#define MICROPY_PY_CMATH (0)
+#define MICROPY_PY_SYS_STDFILES (1)
+#define MICROPY_PY_SYS_MAXSIZE (1)
+#define MICROPY_PY_ERRNO (1)
+#define MICROPY_PY_OS (1)
+#define MICROPY_PY_OS_INCLUDEFILE "ports/unix/modos.c"
+#define MICROPY_PY_OS_GETENV_PUTENV_UNSETENV (1)
+#define MICROPY_PY_TIME (0)
+
+// Tool mode (build/micropython-tool-mode.patch): when started as TCP, UDP,
+// TCP6 or UDP6, run healthcheck.cli.run() from the frozen modules with
+// sys.path == ['.frozen'] and this GC heap size (bytes).
+#define MICROPY_HEALTHCHECK_TOOLS (1)
+#ifndef MICROPY_HEALTHCHECK_TOOL_HEAP
+#define MICROPY_HEALTHCHECK_TOOL_HEAP (8 * 1024 * 1024)
+#endif
