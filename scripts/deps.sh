@@ -4,7 +4,7 @@
 set -eu
 PACKAGES="make gcc libc6-dev patch python3 python3-venv python3-pip iproute2 util-linux procps
   dpkg-dev musl-tools qemu-user-static busybox-static docker.io docker-compose iptables debootstrap
-  hyperfine strace file"
+  hyperfine strace file linux-libc-dev"
 missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -1,7 +1,7 @@
 """The pure modules' checks (tests/mpy/pure_checks.py) run by the static
 binary's own frozen MicroPython: this is how we know the frozen modules use
-no CPython-only construct. The binary is started under another name than
-TCP/UDP/TCP6/UDP6, which makes it behave as a plain `micropython`."""
+no CPython-only construct. The binary is started as `hc-micropython`, the
+one name under which it behaves as a plain `micropython`."""
 
 import os
 import platform
@@ -23,7 +23,7 @@ def micropython(tmp_path_factory):
         if os.environ.get("CI") == "true":
             pytest.fail("no static binary at %s (make dist)" % binary)
         pytest.skip("no static binary at %s (make dist)" % binary)
-    path = tmp_path_factory.mktemp("mpy") / "micropython"
+    path = tmp_path_factory.mktemp("mpy") / "hc-micropython"  # the one name that is not tool mode
     shutil.copy(binary, path)
     return path
 

@@ -4,7 +4,7 @@ netlink is refused. The one place that decides the fallback.
 HEALTHCHECK_BACKEND=netlink or =proc forces one (tests, debugging).
 """
 
-from . import netlink, procnet
+from . import netlink
 from .errors import Refused, UsageError, shown
 
 NETLINK = "netlink"
@@ -26,7 +26,7 @@ class Source:
     def _records(self, tool, ports, backend, proc_root):
         if backend == PROC:
             self.name = "/proc/net (forced)"
-            return procnet.fetch(tool, ports, self.notes, proc_root)
+            return _procnet().fetch(tool, ports, self.notes, proc_root)
         try:
             records = netlink.fetch(tool, ports, self.notes)
             self.name = "netlink sock_diag (forced)" if backend else "netlink sock_diag"
@@ -36,13 +36,19 @@ class Source:
                 raise
             self.name = "/proc/net (fallback)"
             self.notes.append("%s; used /proc/net" % err)
-            return procnet.fetch(tool, ports, self.notes, proc_root)
+            return _procnet().fetch(tool, ports, self.notes, proc_root)
         return _chain(first, records)
 
     def close(self):
         close = getattr(self.records, "close", None)
         if close is not None:
             close()
+
+
+def _procnet():
+    from . import procnet  # imported only when used: start-up is most of a check's cost
+
+    return procnet
 
 
 def _first(records):

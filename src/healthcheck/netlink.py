@@ -11,15 +11,16 @@ connections the host holds.
 """
 
 import struct
+import sys
 
 from .errors import KernelError, ParseError, Refused, describe_oserror
 from .record import SocketRecord
 from .tools import AF_INET, AF_INET6
 
-try:
-    import _socket as socket_mod  # CPython: skips socket.py and its enum import
-except ImportError:
+if sys.implementation.name == "micropython":
     import socket as socket_mod
+else:
+    import _socket as socket_mod  # CPython: skips socket.py and its enum import
 
 AF_NETLINK = 16
 SOCK_RAW = 3
@@ -46,7 +47,11 @@ NLMSG_HDRLEN = 16
 DIAG_MSG_LEN = 72  # struct inet_diag_msg
 MAX_BYTECODE_PORTS = 1000  # the program's jumps are u16: keep well inside
 
-RECV_SIZE = 32768  # the kernel caps dump skbs at 32 KB (netlink_dump)
+# The kernel sizes each dump datagram to the largest receive buffer the socket
+# has used (netlink_dump: max of NLMSG_GOODSIZE, at most 8 KB, and our recv
+# size), so 8 KB is never truncated, and small blocks keep MicroPython's heap
+# from fragmenting (a fresh 32 KB block per datagram ran it out of holes).
+RECV_SIZE = 8192
 TIMEOUT = 2  # seconds of silence before giving up
 MAX_RECORDS = 1000000
 

@@ -14,11 +14,8 @@ TCP_ESTABLISHED = 1
 TCP_CLOSE = 7
 TCP_LISTEN = 10
 
-STATE_NAMES = {
-    1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1",
-    5: "FIN_WAIT2", 6: "TIME_WAIT", 7: "CLOSE", 8: "CLOSE_WAIT",
-    9: "LAST_ACK", 10: "LISTEN", 11: "CLOSING", 12: "NEW_SYN_RECV",
-}
+STATE_NAMES = ("?", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT",
+               "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING", "NEW_SYN_RECV")
 
 
 class Tool:
@@ -54,4 +51,6 @@ NAMES = ("TCP", "UDP", "TCP6", "UDP6")
 
 
 def state_name(state):
-    return STATE_NAMES.get(state, "state-%d" % state)
+    if 1 <= state < len(STATE_NAMES):
+        return STATE_NAMES[state]
+    return "state-%d" % state

@@ -1,7 +1,7 @@
-"""The pure modules' checks, run by MicroPython itself (the frozen build,
-started under a name that is not a tool name) and by CPython alike:
+"""The pure modules' checks, run by MicroPython itself (the static binary
+started as hc-micropython, its plain-interpreter name) and by CPython alike:
 
-    micropython tests/mpy/pure_checks.py FIXTURES_DIR
+    hc-micropython tests/mpy/pure_checks.py FIXTURES_DIR
 
 Plain asserts and no imports beyond what the frozen build has, so a module
 that uses a CPython-only construct fails here. Prints "N passed, 0 failed".
