@@ -1,0 +1,80 @@
+"""Thousands of random command lines against the real processes of every
+build: exit code 0 or 1, no traceback, short output unless --debug/--help,
+nothing over a few seconds, and (in a namespace with known listeners) the
+same exit code as the in-process CPython cli.main().
+
+The vectors come from a seeded generator (fuzz_runner.vector(seed, i)):
+HC_FUZZ_SEED picks another seed, HC_FUZZ_COUNT another count. A failure
+lists the vector's index, so `vector(seed, i)` reproduces it alone."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import Namespace
+
+from .conftest import IN_CI, clean_env, qemu_build
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+SEED = int(os.environ.get("HC_FUZZ_SEED", "20240505"))
+COUNT = int(os.environ.get("HC_FUZZ_COUNT", "2000"))
+HANG = 5.0  # seconds: a hang detector, not a performance claim
+
+
+def run_fuzz(build, count):
+    job = {"argv_prefix": build.wrapper, "bin_dir": str(build.bin_dir), "seed": SEED, "count": count,
+           "workers": 2, "timeout": HANG, "listen": False, "no_netlink": bool(build.wrapper)}
+    prefix, space = [], None
+    if os.geteuid() == 0:
+        space = Namespace()
+        prefix = ["ip", "netns", "exec", space.name]
+        job["listen"] = True
+    elif IN_CI:
+        pytest.fail("CI=true: the CLI fuzz runs as root in a network namespace")
+    try:
+        proc = subprocess.run(prefix + [sys.executable, str(HERE / "fuzz_runner.py")], input=json.dumps(job),
+                              capture_output=True, text=True, cwd=str(ROOT), env=clean_env(), timeout=1800)
+    finally:
+        if space is not None:
+            space.delete()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout)
+    print("%s: %d vectors (seed %d), max %.3fs, median %.3fs, %d failures"
+          % (build.name, result["count"], SEED, result["max_seconds"], result["median_seconds"],
+             result["nfailures"]))
+    assert result["count"] == count
+    assert result["nfailures"] == 0, json.dumps(result["failures"][:10], indent=1)
+    assert result["max_seconds"] < HANG
+
+
+def test_cli_fuzz(build):
+    run_fuzz(build, COUNT)
+
+
+def test_cli_fuzz_other_arch_under_qemu():
+    """The other architecture's binary (arm64 on amd64: unsigned char,
+    other alignment) under qemu-user, where /proc answers: fewer vectors,
+    qemu start-up is slow."""
+    run_fuzz(qemu_build(), max(COUNT // 4, 1))
+
+
+def test_long_valid_arguments(build, ns):
+    """A ports list of a few hundred bytes (every port listening) is a
+    valid question and must be answered 0; a 100 KB address is a usage
+    error, one short line."""
+    h = ns.helper()
+    ports = [h.open("tcp", 4, "127.0.0.1")[1] for _ in range(70)]
+    arg = ",".join(str(p) for p in ports)
+    assert len(arg) > 300
+    for extra in ([], ["127.0.0.1"], ["--quiet"]):
+        res = ns.run(build.argv("TCP", arg, *extra), env=clean_env())
+        assert res.rc == 0 and "Traceback" not in res.err and len(res.out + res.err) < 400, (extra, res)
+    res = ns.run(build.argv("TCP", "%d,%s" % (ports[0], ",".join(["1"] * 500))), env=clean_env())
+    assert res.rc == 1 and "not listening" in res.err, res
+    res = ns.run(build.argv("TCP", ports[0], "1" * 100000), env=clean_env())
+    assert res.rc == 1 and res.err.startswith("TCP: bad address '111") and len(res.err) < 300, res
