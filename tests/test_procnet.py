@@ -1,5 +1,6 @@
 """/proc/net rows -> records, in both byte orders, and recorded tables."""
 
+import io
 import ipaddress
 import struct
 from pathlib import Path
@@ -153,3 +154,44 @@ def test_non_text_table_is_a_parse_error(tmp_path):
     (tmp_path / "net" / "tcp6").write_bytes(HEADER.encode() + b"\xff\xfe\x00junk\n")
     with pytest.raises(ParseError):
         list(procnet.fetch(TOOLS["TCP6"], (80,), [], str(tmp_path)))
+
+
+def naive_scan(text, width, ports, state):
+    """What scan_table must find, the slow obvious way."""
+    found = []
+    for lineno, line in enumerate(text.splitlines(True), 1):
+        if lineno == 1:
+            continue
+        try:
+            row = procnet.parse_row(line, width)
+        except ValueError:
+            continue
+        if row and row[1] in ports and (state is None or row[0] == state):
+            found.append((lineno, line))
+    return found
+
+
+@given(st.lists(st.tuples(st.sampled_from([80, 443, 8080, 65535, 1]), st.sampled_from([0, 80, 443, 9]),
+                          st.sampled_from([1, 7, 10]), st.booleans()), max_size=40),
+       st.sampled_from([(80,), (443, 80), (8080,), (1, 65535)]), st.sampled_from([None, 10, 7]),
+       st.integers(1, 400), st.booleans())
+def test_scan_table_finds_exactly_the_candidate_rows_at_any_chunk_size(rows, ports, state, chunk, v6):
+    size = 16 if v6 else 4
+    lines = [HEADER]
+    for i, (port, rport, rstate, junk) in enumerate(rows):
+        lines.append("junk :%04X here\n" % port if junk else
+                     proc_row(i, bytes(size), port, bytes(size), rport, rstate))
+    text = "".join(lines)
+    got = list(procnet.scan_table(io.StringIO(text), 32 if v6 else 8, ports, state, chunk))
+    assert got == naive_scan(text, 32 if v6 else 8, ports, state)
+
+
+def test_scan_table_handles_a_last_row_without_newline_and_an_empty_file():
+    row = proc_row(0, bytes(4), 80, bytes(4), 0, 10).rstrip("\n")
+    assert list(procnet.scan_table(io.StringIO(HEADER + row), 8, (80,), 10)) == [(2, row)]
+    assert list(procnet.scan_table(io.StringIO(""), 8, (80,), 10)) == []
+
+
+def test_scan_table_rejects_an_endless_row():
+    with pytest.raises(ValueError, match="more than"):
+        list(procnet.scan_table(io.StringIO(HEADER + "0" * (procnet.MAX_ROW + 10)), 8, (80,), None))
