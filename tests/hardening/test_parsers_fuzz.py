@@ -27,27 +27,12 @@ from healthcheck.errors import HealthcheckError, KernelError, ParseError, Refuse
 from healthcheck.query import MAX_PORTS, make_query, parse_ports
 from healthcheck.tools import AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP, TOOLS
 from tests.kernelfmt import HEADER, attr, diag_msg, done, error, nlmsg, proc_row
+from tests.test_addr import oracle, ours
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 # ---- address text -------------------------------------------------------------
-
-def oracle(cls, text):
-    if "%" in text:
-        return None
-    try:
-        return cls(text).packed
-    except ValueError:
-        return None
-
-
-def ours(parse, text):
-    try:
-        return parse(text)
-    except ValueError:
-        return None
-
 
 @SETTINGS
 @given(st.text(max_size=60))
