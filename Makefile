@@ -53,6 +53,7 @@ image: dist
 	scripts/base-image.sh
 	docker build -t healthcheck:latest .
 	@docker image ls healthcheck:latest
+	docker run --rm --read-only --network none healthcheck:latest --version
 
 test-docker: venv image
 	$(PYTEST) tests/docker
