@@ -63,7 +63,7 @@ test-docker: venv image
 include bench/Makefile.inc
 bench bench-smoke: venv dist
 
-test: lint test-py test-static test-docker bench-smoke
+test: lint test-py test-static bench-smoke test-docker
 
 clean:
 	rm -rf dist build/.cache .pytest_cache .hypothesis
