@@ -62,12 +62,6 @@ def _columns(line, width):
     return a, p, r, rp, s
 
 
-def row_port(line, width):
-    """The local port of a row (a cheap look), or None for a blank line."""
-    cols = _columns(line, width)
-    return None if cols is None else _hex(line[cols[1]:cols[1] + 4])
-
-
 def parse_row(line, width):
     """Every field we use from one row; width is the address's hex digits
     (8 or 32). -> (state, port, addr_hex, raddr_hex, rport, inode), or None
@@ -91,31 +85,24 @@ def parse_row(line, width):
 
 def parse_table(lines, family, proto, ports, state=None, pack_word=native_word,
                 v6only=False, path="?"):
-    """Rows -> a list of the SocketRecords on `ports` (see iter_table)."""
-    return list(iter_table(lines, family, proto, ports, state, pack_word, v6only, path))
+    """A whole table, header first -> a list of the SocketRecords on `ports`
+    (and in `state`, if given). Every row is checked."""
+    rows = [(i + 1, line) for i, line in enumerate(lines) if i]
+    return list(iter_table(rows, family, proto, ports, state, pack_word, v6only, path))
 
 
-def iter_table(lines, family, proto, ports, state=None, pack_word=native_word,
-               v6only=False, path="?", numbered=False):
-    """Rows -> SocketRecords on `ports` (and in `state`, if given), one at
-    a time. `lines` is the whole table, header first, or with `numbered`
-    (lineno, row) pairs from scan_table. Rows on other ports are skipped
-    after a cheap look."""
+def iter_table(rows, family, proto, ports, state=None, pack_word=native_word,
+               v6only=False, path="?"):
+    """(lineno, row) pairs, as scan_table yields them -> SocketRecords on
+    `ports` (and in `state`, if given), one at a time."""
     width = 8 if family == AF_INET else 32
-    lineno = 0
-    for line in lines:
-        if numbered:
-            lineno, line = line
-        else:
-            lineno += 1
-            if lineno == 1:
-                continue
+    for lineno, line in rows:
         try:
-            port = row_port(line, width)
-            if port is None or port not in ports:
+            row = parse_row(line, width)
+            if row is None:
                 continue
-            rstate, port, addr_hex, raddr_hex, rport, inode = parse_row(line, width)
-            if state is not None and rstate != state:
+            rstate, port, addr_hex, raddr_hex, rport, inode = row
+            if port not in ports or (state is not None and rstate != state):
                 continue
             addr = decode_addr(addr_hex, pack_word)
             raddr = decode_addr(raddr_hex, pack_word)
@@ -215,8 +202,7 @@ def fetch(tool, ports, notes, root="/proc", pack_word=native_word):
         width = 8 if family == AF_INET else 32
         try:
             rows = scan_table(f, width, ports, tool.state)
-            yield from iter_table(rows, family, tool.proto, ports, tool.state, pack_word, v6only, path,
-                                  numbered=True)
+            yield from iter_table(rows, family, tool.proto, ports, tool.state, pack_word, v6only, path)
         except OSError as err:
             raise KernelError("cannot read %s: %s" % (path, describe_oserror(err)))
         except ValueError as err:  # incl. UnicodeDecodeError; MicroPython has no UnicodeError

@@ -109,7 +109,7 @@ def table(rows):
 
 
 def parse(lines, family=AF_INET, ports=(80,), state=None):
-    return list(procnet.iter_table(lines, family, IPPROTO_TCP, ports, state, LITTLE, path="/proc/net/tcp"))
+    return procnet.parse_table(lines, family, IPPROTO_TCP, ports, state, LITTLE, path="/proc/net/tcp")
 
 
 @st.composite
@@ -228,7 +228,7 @@ def test_an_endless_line_is_a_clean_error_or_skipped():
     start = time.monotonic()
     try:
         rows = procnet.scan_table(io.StringIO(text), 8, (80,), 10)
-        list(procnet.iter_table(rows, AF_INET, IPPROTO_TCP, (80,), 10, LITTLE, numbered=True))
+        list(procnet.iter_table(rows, AF_INET, IPPROTO_TCP, (80,), 10, LITTLE))
     except (ParseError, ValueError):
         pass
     assert time.monotonic() - start < 10
