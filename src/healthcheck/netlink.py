@@ -29,7 +29,6 @@ SOCK_DIAG_BY_FAMILY = 20
 
 NLM_F_REQUEST = 0x1
 NLM_F_MULTI = 0x2
-NLM_F_DUMP_INTR = 0x10
 NLM_F_DUMP = 0x300
 NLMSG_NOOP = 1
 NLMSG_ERROR = 2
@@ -145,13 +144,11 @@ def decode_diag(payload, proto):
 
 
 def parse_reply(buf, seq, proto, records):
-    """Decode one datagram into `records`. Returns (done, interrupted)."""
-    done = interrupted = False
-    for mtype, flags, mseq, payload in iter_messages(buf):
+    """Decode one datagram into `records`. Returns True once NLMSG_DONE came."""
+    done = False
+    for mtype, _, mseq, payload in iter_messages(buf):
         if mseq != seq:
             continue  # not an answer to our request
-        if flags & NLM_F_DUMP_INTR:
-            interrupted = True
         if mtype == NLMSG_DONE:
             if len(payload) >= 4:
                 err = struct.unpack_from("@i", payload, 0)[0]
@@ -174,7 +171,7 @@ def parse_reply(buf, seq, proto, records):
             records.append(decode_diag(payload, proto))
         elif mtype != NLMSG_NOOP:
             raise ParseError("netlink", "unexpected message type %d" % mtype)
-    return done, interrupted
+    return done
 
 
 def open_socket(timeout=TIMEOUT):
@@ -207,7 +204,7 @@ def dump(sock, family, proto, states, ports, seq):
         if not buf:
             raise KernelError("netlink: socket closed before the dump ended")
         records = []
-        done = parse_reply(buf, seq, proto, records)[0]
+        done = parse_reply(buf, seq, proto, records)
         count += len(records)
         if count > MAX_RECORDS:
             raise KernelError("netlink: more than %d sockets in the reply" % MAX_RECORDS)

@@ -241,7 +241,7 @@ def test_an_endless_line_is_a_clean_error_or_skipped():
 def test_nlmsg_error_with_any_errno(err, tail):
     buf = nlmsg(netlink.NLMSG_ERROR, struct.pack("@i", err) + tail, flags=0)
     try:
-        done_, _ = netlink.parse_reply(buf, 1, IPPROTO_TCP, [])
+        done_ = netlink.parse_reply(buf, 1, IPPROTO_TCP, [])
     except Refused:
         assert -err in netlink.REFUSED_ERRNOS
     except KernelError:
