@@ -684,15 +684,19 @@ def render_markdown(r, png):
 
     FLOOR = {"tcp": "tcp-floor", "udp": "udp-floor-bc"}
 
-    def table(group, keys_n, head):
+    def rows_of(group, head, cell):
         rows = r[group]
-        floor = rows.get(FLOOR[group], {})
         L.append("| method | " + " | ".join(head) + " |")
         L.append("|---|" + "---:|" * len(head))
         for suffix in ORDER:
             k = group + "-" + suffix
-            if k not in rows:
-                continue
+            if k in rows:
+                L.append("| %s | %s |" % (r["methods"][k], " | ".join(cell(rows, k))))
+
+    def table(group, keys_n, head):
+        floor = r[group].get(FLOOR[group], {})
+
+        def median(rows, k):
             cells = []
             for n in keys_n:
                 s = rows[k].get(str(n))
@@ -702,18 +706,16 @@ def render_markdown(r, png):
                     continue
                 ratio = " (%s)" % fmt_ratio(s["median"] / f["median"]) if f else ""
                 cells.append("%s%s" % (fmt_ms(s["median"]), ratio))
-            L.append("| %s | %s |" % (r["methods"][k], " | ".join(cells)))
+            return cells
+
+        def spread(rows, k):
+            return ["%s – %s (%d)" % (fmt_ms(rows[k][str(n)]["p10"]), fmt_ms(rows[k][str(n)]["p90"]),
+                                      rows[k][str(n)]["runs"]) if str(n) in rows[k] else "–" for n in keys_n]
+
+        rows_of(group, head, median)
         L.append("")
         L.append("<details><summary>spread: p10 – p90 ms (runs)</summary>\n")
-        L.append("| method | " + " | ".join(head) + " |")
-        L.append("|---|" + "---:|" * len(head))
-        for suffix in ORDER:
-            k = group + "-" + suffix
-            if k not in rows:
-                continue
-            cells = ["%s – %s (%d)" % (fmt_ms(rows[k][str(n)]["p10"]), fmt_ms(rows[k][str(n)]["p90"]),
-                                       rows[k][str(n)]["runs"]) if str(n) in rows[k] else "–" for n in keys_n]
-            L.append("| %s | %s |" % (r["methods"][k], " | ".join(cells)))
+        rows_of(group, head, spread)
         L.append("\n</details>\n")
 
     Ns = r["Ns"]

@@ -126,8 +126,9 @@ def check(name, opts, getenv, out, err):
 
     address = opts.positionals[1] if len(opts.positionals) > 1 else None
     query = make_query(name, opts.positionals[0], address)
-    verdict = decide(query, getenv("HEALTHCHECK_BACKEND"), opts.debug and not opts.quiet)
-    if opts.debug and not opts.quiet:
+    explain = opts.debug and not opts.quiet
+    verdict = decide(query, getenv("HEALTHCHECK_BACKEND"), explain)
+    if explain:
         for line in verdict.explain():
             emit(err, "%s debug: %s" % (name, line))
     if not opts.quiet:
