@@ -240,18 +240,21 @@ def test_debug_names_interface_and_candidates(ns, tools):
     assert "does not count" in res.err
 
 
-def test_runs_as_nobody(ns, backend, tmp_path):
+def test_runs_as_nobody(ns, backend):
     h = ns.helper()
     _, port = h.open("tcp", 4, "0.0.0.0")
     _, uport = h.open("udp", 6, "::", v6only=1)
-    bin_dir = world_runnable_copy(tmp_path)
-    tools = Tools(ns, backend, bin_dir)
-    res = tools("TCP", port, uid=65534)
-    assert res.rc == 0, res
-    res = tools("UDP6", uport, uid=65534)
-    assert res.rc == 0, res
-    res = tools("TCP", port + 1 if port < 65535 else 1, uid=65534)
-    assert res.rc == 1 and "Traceback" not in res.err, res
+    bin_dir = world_runnable_copy()
+    try:
+        tools = Tools(ns, backend, bin_dir)
+        res = tools("TCP", port, uid=65534)
+        assert res.rc == 0, res
+        res = tools("UDP6", uport, uid=65534)
+        assert res.rc == 0, res
+        res = tools("TCP", port + 1 if port < 65535 else 1, uid=65534)
+        assert res.rc == 1 and "Traceback" not in res.err, res
+    finally:
+        shutil.rmtree(bin_dir)
 
 
 def test_auto_backend(ns):
@@ -265,10 +268,11 @@ def test_auto_backend(ns):
         assert "kernel interface: netlink sock_diag\n" in res.err
 
 
-def world_runnable_copy(tmp_path):
+def world_runnable_copy():
     """The tools, runnable by uid 65534: a copy of the static binary, or for
     the console scripts a copy of the package behind a world-readable
-    Python (the venv's may live under a root-only home)."""
+    Python (the venv's may live under a root-only home). It is made outside
+    pytest's tmp_path, whose parents only root may enter; the caller removes it."""
     tmp = Path(tempfile.mkdtemp(dir="/tmp" if Path("/tmp").is_dir() else None))
     tmp.chmod(0o755)
     target = BIN_DIR / "TCP"
