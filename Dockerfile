@@ -7,9 +7,9 @@
 # Build:   docker build -t healthcheck:latest .
 #          docker buildx build --platform linux/amd64,linux/arm64 -t healthcheck:latest .
 #
-# The build stage runs build/static.sh: MicroPython's unix port from Debian's
+# The build stage runs static/static.sh: MicroPython's unix port from Debian's
 # source package, with src/healthcheck frozen in, linked statically against
-# musl (see build/README.md). It runs on the target platform (under buildx's
+# musl (see static/README.md). It runs on the target platform (under buildx's
 # QEMU emulation for a foreign one), so the compile is always native there.
 # BASE_IMAGE must be a Debian (trixie or later) image whose apt can reach a
 # Debian mirror: the deb-src entry is derived from the image's own apt sources.
@@ -25,13 +25,13 @@ RUN apt-get update -q \
  && rm -rf /var/cache/apt/archives/*.deb
 WORKDIR /src
 # Source first (the slow, rarely changing part), then our code.
-COPY build/fetch-source.sh build/
-RUN HEALTHCHECK_CACHE=/cache build/fetch-source.sh
-COPY build/ build/
+COPY static/fetch-source.sh static/
+RUN HEALTHCHECK_CACHE=/cache static/fetch-source.sh
+COPY static/ static/
 COPY src/ src/
 # TARGETARCH is set by BuildKit/buildx; the classic builder leaves it empty.
 RUN arch="${TARGETARCH:-$(dpkg --print-architecture)}" \
- && HEALTHCHECK_CACHE=/cache HC_APT_UPDATED=1 build/static.sh "$arch" /out/healthcheck \
+ && HEALTHCHECK_CACHE=/cache HC_APT_UPDATED=1 static/static.sh "$arch" /out/healthcheck \
  && /out/healthcheck/TCP --version \
  && { /out/healthcheck/UDP6 1 --quiet; test $? = 1; }
 

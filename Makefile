@@ -38,7 +38,7 @@ test-py: venv
 	$(PYTEST) tests --ignore=tests/docker --ignore=tests/hardening --ignore=tests/test_micropython.py
 
 dist:
-	build/dist.sh
+	static/dist.sh
 
 # The same integration suite against the static binaries, plus the pure
 # modules' tests run by the frozen MicroPython itself.
@@ -67,4 +67,4 @@ bench bench-smoke: venv dist
 test: lint test-py test-static bench-smoke test-docker
 
 clean:
-	rm -rf dist build/.cache .pytest_cache .hypothesis
+	rm -rf dist build static/.cache .pytest_cache .hypothesis

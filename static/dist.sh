@@ -1,11 +1,11 @@
 #!/bin/sh
 # Build the static binaries for every platform the image ships:
 #
-#   build/dist.sh            -> dist/linux-amd64/healthcheck/{TCP,UDP,TCP6,UDP6}
+#   static/dist.sh            -> dist/linux-amd64/healthcheck/{TCP,UDP,TCP6,UDP6}
 #                               dist/linux-arm64/healthcheck/{TCP,UDP,TCP6,UDP6}
 #
 # Each TCP is a static MicroPython with the healthcheck package frozen in (see
-# build/README.md); the other three names are symlinks to it. After building,
+# static/README.md); the other three names are symlinks to it. After building,
 # each binary is smoke-tested: natively, or under qemu-user when the machine has
 # it (netlink sock_diag is not emulated there; the package falls back to /proc).
 set -eu

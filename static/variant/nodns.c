@@ -1,4 +1,4 @@
-// Part of the "healthcheck" MicroPython variant (build/README.md).
+// Part of the "healthcheck" MicroPython variant (static/README.md).
 // The health check never resolves names. These stubs keep musl's DNS resolver
 // (and its reads of /etc/resolv.conf, /etc/hosts, /etc/services) out of the
 // static binary: socket.getaddrinfo() raises OSError instead.

@@ -1,12 +1,12 @@
 #!/bin/sh
 # Fetch and unpack MicroPython's source from Debian's source package.
 #
-#   build/fetch-source.sh            -> prints the unpacked source dir
+#   static/fetch-source.sh            -> prints the unpacked source dir
 #
 # Adds a deb-src entry for trixie that points at the mirror apt already uses
 # (read out of the existing apt sources at run time; no host is written in the
 # repo), runs apt-get update, downloads the pinned source package and lets
-# dpkg-source verify and unpack it. The result is cached under build/.cache/
+# dpkg-source verify and unpack it. The result is cached under static/.cache/
 # and reused on later runs.
 set -eu
 

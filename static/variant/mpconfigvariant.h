@@ -1,7 +1,7 @@
 // MicroPython unix-port variant "healthcheck": the minimal variant plus what the
 // frozen healthcheck package needs (sockets incl. netlink via raw sockaddr,
 // struct, os.getenv, errno, long ints, bytes/str helpers).
-// See build/README.md. Everything not listed here is off.
+// See static/README.md. Everything not listed here is off.
 
 // Start from the core-features level (the minimal variant uses MINIMUM and
 // enables nearly all of core-features by hand anyway).
@@ -54,7 +54,7 @@
 #define MICROPY_PY_OS_GETENV_PUTENV_UNSETENV (1)
 #define MICROPY_PY_TIME (0)
 
-// Tool mode (build/micropython-tool-mode.patch): when started as TCP, UDP,
+// Tool mode (static/micropython-tool-mode.patch): when started as TCP, UDP,
 // TCP6 or UDP6, run healthcheck.cli.run() from the frozen modules with
 // sys.path == ['.frozen'] and this GC heap size (bytes).
 #define MICROPY_HEALTHCHECK_TOOLS (1)

@@ -1,15 +1,15 @@
 #!/bin/sh
 # Build the static healthcheck binary: MicroPython's unix port (custom variant
-# build/variant/) with the healthcheck package frozen in and the tool-mode
-# patch build/micropython-tool-mode.patch applied.
+# static/variant/) with the healthcheck package frozen in and the tool-mode
+# patch static/micropython-tool-mode.patch applied.
 #
-#   build/static.sh ARCH OUTDIR        ARCH: amd64 | arm64
+#   static/static.sh ARCH OUTDIR        ARCH: amd64 | arm64
 #
 # Result: OUTDIR/TCP (static ELF) and OUTDIR/{UDP,TCP6,UDP6} -> TCP symlinks.
 #
 # Environment (all optional):
 #   HEALTHCHECK_SRC    directory holding the healthcheck/ package (default: src/)
-#   HEALTHCHECK_CACHE  cache for source, toolchain and objects (default: build/.cache)
+#   HEALTHCHECK_CACHE  cache for source, toolchain and objects (default: static/.cache)
 #
 # Native builds use musl-gcc (Debian musl-tools); cross builds use `zig cc`
 # from the PyPI package ziglang, installed into a venv under the cache.

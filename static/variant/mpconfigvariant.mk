@@ -1,4 +1,4 @@
-# MicroPython unix-port variant "healthcheck" (see build/README.md).
+# MicroPython unix-port variant "healthcheck" (see static/README.md).
 # Static, small, no external libraries (the Debian +ds source lacks libffi,
 # mbedtls and berkeley-db anyway).
 
