@@ -1,7 +1,7 @@
-"""python -m healthcheck TOOL PORTS [ADDRESS] [--quiet] [--debug]"""
+"""python -m healthcheck TOOL ARGS... (the same as the `healthcheck` command)"""
 
 import sys
 
 from .cli import main
 
-sys.exit(main(sys.argv[1:]))
+sys.exit(main(["healthcheck"] + sys.argv[1:]))

@@ -18,7 +18,10 @@ V6_ANY = b"\x00" * 16
 V4_MAPPED_PREFIX = b"\x00" * 10 + b"\xff\xff"
 
 
-def _only(text, allowed):
+def only(text, allowed):
+    """True when every character of `text` is in `allowed`: the package's
+    one character-class test (str.isdigit would also accept non-ASCII
+    digits such as "\u00b2" on CPython)."""
     for ch in text:
         if ch not in allowed:
             return False
@@ -32,7 +35,7 @@ def parse_ipv4(text):
     out = bytearray(4)
     for i in range(4):
         part = parts[i]
-        if not part or len(part) > 3 or not _only(part, DIGITS):
+        if not part or len(part) > 3 or not only(part, DIGITS):
             raise ValueError("each IPv4 number is 0-255 in decimal")
         if len(part) > 1 and part[0] == "0":
             raise ValueError("IPv4 numbers have no leading zeros")
@@ -89,7 +92,7 @@ def parse_ipv6(text):
 
 
 def _put_group(out, index, group):
-    if not group or len(group) > 4 or not _only(group, HEXDIGITS):
+    if not group or len(group) > 4 or not only(group, HEXDIGITS):
         raise ValueError("each IPv6 group is 1-4 hex digits")
     value = int(group, 16)
     out[2 * index] = value >> 8

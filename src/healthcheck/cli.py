@@ -1,4 +1,8 @@
-"""The command line: TOOL PORTS [ADDRESS] [--quiet] [--debug].
+"""The command line, for every tool name:
+
+    TOOL PORTS [ADDRESS] [--quiet] [--debug] [--external] [--accepting] [--wait SECONDS]
+    UNIX PATH|@NAME [--quiet] [--debug] [--accepting] [--wait SECONDS]
+    healthcheck TOOL ...     (any other program name: the first argument names the tool)
 
 main(argv) -> exit code, and the only place where errors become codes:
 0 when every asked port is listening, 1 for anything else. Never 2
@@ -9,41 +13,78 @@ import sys
 
 from . import __version__
 from .errors import HealthcheckError, UsageError, shown
-from .tools import NAMES
+from .tools import NAMES, find_tool
 
-USAGE = "usage: %s PORTS [ADDRESS] [--quiet] [--debug]   (--help for more)"
+PROGRAM = "healthcheck"
+INET_USAGE = "%s PORTS [ADDRESS] [--quiet] [--debug] [--external] [--accepting] [--wait SECONDS]"
+UNIX_USAGE = "%s PATH|@NAME [--quiet] [--debug] [--accepting] [--wait SECONDS]"
 
-HELP = """usage: %(t)s PORTS [ADDRESS] [--quiet] [--debug]
+HELP = """usage: %(usage)s
        %(t)s --help | --version
 
-Exit 0 if every port in PORTS is listening for %(what)s in this network
-namespace (inside a container: the container's), 1 otherwise.
+Exit 0 if %(what)s in this network namespace (inside a container: the
+container's), 1 otherwise.
 
-  PORTS      a port 1-65535, or several joined by commas: 80,443
-  ADDRESS    only count listeners that accept on this %(fam)s address
-             (a wildcard listener accepts on every address); %(any)s
-             or no ADDRESS means any address
-  --quiet    print nothing; the exit code is the answer
-  --debug    show the kernel interface used and every candidate socket
+%(args)s
+  -q, --quiet    print nothing; the exit code is the answer (--debug wins)
+  --debug        show the kernel interface used and every socket on %(on)s,
+                 with the reason it counts or not
+%(external)s  --accepting    count only listeners that can take the next client: a full
+                 accept queue%(udpq)s means the server is not serving
+  --wait SECS    check again (every 20 ms, growing to 0.5 s) until it holds or
+                 SECS seconds have passed; 0 = one check. Sees only this
+                 namespace: no remote wait
+  -h, --help     this text;  -V, --version  the version and build
 
 %(note)s
-Set HEALTHCHECK_BACKEND=netlink or =proc to force a kernel interface.
-healthcheck %(v)s"""
+It opens no connection (one exception: on the /proc fallback, a [::] TCP
+listener whose v6only cannot be seen is settled by one loopback connect()).
+HEALTHCHECK_BACKEND=netlink or =proc forces a kernel interface.
+Rules: README.md of the healthcheck project. healthcheck %(v)s"""
+
+INET_ARGS = """  PORTS          a port 1-65535, or several joined by commas: 80,443
+  ADDRESS        only count listeners that accept on this %(fam)s address of
+                 this namespace (a wildcard listener accepts on every
+                 address); %(any)s or no ADDRESS means any address"""
+UNIX_ARGS = """  PATH           the socket file, matched by its identity (device, inode)
+  @NAME          a Linux abstract socket"""
+EXTERNAL = """  --external     count only listeners reachable from outside the namespace
+                 (not on 127.0.0.0/8, ::1 or ::ffff:127.x)
+"""
 
 NOTES = {
     "TCP": "TCP: a socket in LISTEN state. IPv6 sockets on [::] that also\n"
            "accept IPv4 (dual-stack, v6only off) count too.",
     "UDP": "UDP: a bound socket that is not connected. IPv6 sockets on [::]\n"
            "that also accept IPv4 (dual-stack, v6only off) count too.",
-    "TCP6": "TCP6: an IPv6 socket in LISTEN state; IPv4 sockets never count.",
-    "UDP6": "UDP6: a bound, unconnected IPv6 socket; IPv4 sockets never count.",
+    "TCP6": "TCP6: an IPv6 socket in LISTEN state; IPv4 sockets never count.\n"
+            "Where IPv6 is off (no IPv6 address here), nothing is listening.",
+    "UDP6": "UDP6: a bound, unconnected IPv6 socket; IPv4 sockets never count.\n"
+            "Where IPv6 is off (no IPv6 address here), nothing is listening.",
+    "UNIX": "UNIX: a stream or seqpacket socket in LISTEN state bound to the\n"
+            "name, or a bound datagram socket. A stale socket file, a socket\n"
+            "that never called listen(), a client: not listening.",
 }
+
+PROGRAM_HELP = """usage: %s TOOL ARGS...     (or run the tool under its own name)
+
+TOOL is one of %s (any letter case):
+  TCP PORTS [ADDRESS]    a TCP listener, reachable over IPv4
+  UDP PORTS [ADDRESS]    a bound, unconnected UDP socket, over IPv4
+  TCP6 PORTS [ADDRESS]   the same over IPv6
+  UDP6 PORTS [ADDRESS]   the same over IPv6
+  UNIX PATH|@NAME        a unix domain socket
+Exit 0 if it is listening in this network namespace, 1 otherwise.
+`%s TOOL --help` tells more. healthcheck %s"""
 
 
 class Options:
     def __init__(self):
         self.quiet = False
         self.debug = False
+        self.external = False
+        self.accepting = False
+        self.wait = None  # text of --wait, checked by wait.parse_seconds
         self.help = False
         self.version = False
         self.positionals = []
@@ -54,7 +95,10 @@ def parse_args(args):
     """Options may stand before, between or after the positionals."""
     opts = Options()
     only_positionals = False
-    for arg in args:
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        i += 1
         if only_positionals or not arg.startswith("-") or arg == "-":
             opts.positionals.append(arg)
         elif arg == "--":
@@ -63,89 +107,160 @@ def parse_args(args):
             opts.quiet = True
         elif arg == "--debug":
             opts.debug = True
+        elif arg == "--external":
+            opts.external = True
+        elif arg == "--accepting":
+            opts.accepting = True
         elif arg in ("--help", "-h"):
             opts.help = True
         elif arg in ("--version", "-V"):
             opts.version = True
+        elif arg == "--wait" or arg.startswith("--wait="):
+            if arg == "--wait":
+                if i >= len(args):
+                    opts.error = opts.error or UsageError("--wait needs SECONDS")
+                    continue
+                arg = "--wait=" + args[i]
+                i += 1
+            opts.wait = arg[7:]
         elif opts.error is None:
             opts.error = UsageError("unknown option '%s'" % shown(arg))
-    if opts.error is None:
-        if not opts.positionals:
-            opts.error = UsageError("missing PORTS")
-        elif len(opts.positionals) > 2:
-            opts.error = UsageError("too many arguments: '%s'" % shown(opts.positionals[2]))
     return opts
 
 
-def tool_name(argv0):
-    """basename(argv[0]), the tool this program was started as."""
-    return argv0[argv0.rfind("/") + 1:]
+def tool_and_args(argv):
+    """(tool name or None, the tool's arguments). basename(argv[0]) names
+    the tool; any other program name takes it from the first argument."""
+    argv0 = argv[0] if argv else ""
+    tool = find_tool(argv0[argv0.rfind("/") + 1:])
+    if tool is not None:
+        return tool.name, argv[1:]
+    for i in range(1, len(argv)):
+        if not argv[i].startswith("-"):
+            tool = find_tool(argv[i])
+            if tool is not None:
+                return tool.name, argv[1:i] + argv[i + 1:]
+            break
+    return None, argv[1:]
 
 
 def main(argv, getenv=None, stdout=None, stderr=None):
-    """argv[0] names the tool. Returns the exit code (0 or 1)."""
+    """argv[0] (or argv[1]) names the tool. Returns the exit code (0 or 1)."""
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
-    name = tool_name(argv[0]) if argv else ""
-    if name not in NAMES:
-        emit(err, "healthcheck: started as '%s': run me as one of %s" % (shown(name), ", ".join(NAMES)))
-        return 1
-    opts = parse_args(argv[1:])
+    name, args = tool_and_args(argv)
+    opts = parse_args(args)
+    quiet = opts.quiet and not opts.debug
+    label = name or PROGRAM
     try:
+        if name is None:
+            return program_help(opts, args, out, err, quiet)
         if opts.help:
             emit(out, help_text(name))
             return 0
         if opts.version:
-            emit(out, "%s (healthcheck) %s" % (name, __version__))
+            emit(out, version_text(name))
             return 0
         if opts.error is not None:
             raise opts.error
-        return check(name, opts, getenv or _getenv, out, err)
+        return check(name, opts, getenv or _getenv, out, err, quiet)
     except UsageError as e:
-        if not opts.quiet:
-            emit(err, "%s: %s" % (name, e))
-            emit(err, USAGE % name)
+        if not quiet:
+            emit(err, "%s: %s" % (label, e))
+            emit(err, "usage: " + usage(name))
         return 1
     except HealthcheckError as e:
-        if not opts.quiet:
-            emit(err, "%s: %s" % (name, e))
+        if not quiet:
+            emit(err, "%s: %s" % (label, e))
         return 1
     except MemoryError:
-        if not opts.quiet:
-            emit(err, "%s: out of memory" % name)
+        if not quiet:
+            emit(err, "%s: out of memory" % label)
         return 1
     except Exception as e:  # a bug must still end in exit 1 and one line
-        if not opts.quiet:
-            emit(err, "%s: internal error: %s: %s" % (name, type(e).__name__, shown(str(e), 120)))
+        if not quiet:
+            emit(err, "%s: internal error: %s: %s" % (label, type(e).__name__, shown(str(e), 120)))
         return 1
 
 
-def check(name, opts, getenv, out, err):
-    from . import decide
+def program_help(opts, args, out, err, quiet):
+    """Started under another name with no tool named."""
+    if opts.version:
+        emit(out, version_text(PROGRAM))
+        return 0
+    if opts.help:
+        emit(out, PROGRAM_HELP % (PROGRAM, ", ".join(NAMES), PROGRAM, __version__))
+        return 0
+    positionals = [a for a in args if not a.startswith("-")]
+    if positionals:
+        raise UsageError("unknown tool '%s': use one of %s" % (shown(positionals[0]), ", ".join(NAMES)))
+    raise UsageError("no tool named: use one of %s" % ", ".join(NAMES))
+
+
+def usage(name):
+    if name is None:
+        return "%s TOOL ARGS...   (TOOL: %s; --help for more)" % (PROGRAM, ", ".join(NAMES))
+    return (UNIX_USAGE if name == "UNIX" else INET_USAGE) % name + "   (--help for more)"
+
+
+def check(name, opts, getenv, out, err, quiet):
+    from .decide import decide
     from .query import make_query
 
+    if len(opts.positionals) == 0:
+        raise UsageError("missing %s" % ("PATH" if name == "UNIX" else "PORTS"))
+    if len(opts.positionals) > (1 if name == "UNIX" else 2):
+        raise UsageError("too many arguments: '%s'" % shown(opts.positionals[-1]))
     address = opts.positionals[1] if len(opts.positionals) > 1 else None
-    query = make_query(name, opts.positionals[0], address)
-    explain = opts.debug and not opts.quiet
-    verdict = decide(query, getenv("HEALTHCHECK_BACKEND"), explain)
+    query = make_query(name, opts.positionals[0], address, opts.external, opts.accepting)
+    backend = getenv("HEALTHCHECK_BACKEND")
+    explain = opts.debug
+    if opts.wait is not None:
+        from .wait import parse_seconds, wait_for
+
+        ms = parse_seconds(opts.wait)
+        verdict = wait_for(lambda: decide(query, backend, explain), ms)
+    else:
+        verdict = decide(query, backend, explain)
     if explain:
         for line in verdict.explain():
             emit(err, "%s debug: %s" % (name, line))
-    if not opts.quiet:
+    if not quiet:
         emit(out if verdict.ok else err, verdict.reason)
     return 0 if verdict.ok else 1
 
 
 def help_text(name):
+    if name == "UNIX":
+        return HELP % {
+            "usage": UNIX_USAGE % name, "t": name, "what": "a unix socket is listening on PATH",
+            "args": UNIX_ARGS, "on": "the socket", "external": "", "udpq": "",
+            "note": NOTES[name], "v": __version__}
     v6 = name.endswith("6")
     return HELP % {
-        "t": name,
-        "what": ("TCP" if name.startswith("TCP") else "UDP") + (" over IPv6" if v6 else " over IPv4"),
-        "fam": "IPv6" if v6 else "IPv4",
-        "any": "::" if v6 else "0.0.0.0",
-        "note": NOTES[name],
-        "v": __version__,
-    }
+        "usage": INET_USAGE % name, "t": name,
+        "what": "every port in PORTS is listening for %s over IPv%s" % (name.rstrip("6"), "6" if v6 else "4"),
+        "args": INET_ARGS % {"fam": "IPv6" if v6 else "IPv4", "any": "::" if v6 else "0.0.0.0"},
+        "on": "the asked ports", "external": EXTERNAL,
+        "udpq": " (UDP: a full receive buffer)" if name.startswith("UDP") else "",
+        "note": NOTES[name], "v": __version__}
+
+
+def version_text(name):
+    """The version and the build: for the static binary, the source
+    revision, MicroPython's version and the platform it was built for."""
+    from . import build_info
+
+    impl = sys.implementation
+    text = "%s (healthcheck) %s" % (name, __version__)
+    parts = []
+    if build_info.REVISION:
+        parts.append("revision " + build_info.REVISION)
+    parts.append("%s %s" % ("MicroPython" if impl.name == "micropython" else "CPython",
+                            ".".join([str(v) for v in impl.version[:3]])))
+    if build_info.PLATFORM:
+        parts.append(build_info.PLATFORM)
+    return text + " (" + ", ".join(parts) + ")"
 
 
 def emit(stream, text):

@@ -8,8 +8,6 @@ message and exit 1 in a single place (cli.main).
 class HealthcheckError(Exception):
     """Base class. str(err) is the one-line message shown to the user."""
 
-    exit_code = 1
-
 
 class UsageError(HealthcheckError):
     """The command line or the library call was wrong (show usage)."""
@@ -31,9 +29,6 @@ class ParseError(KernelError):
         if data is not None:
             msg += ": " + shown(data, 60)
         super().__init__(msg)
-        self.where = where
-        self.detail = detail
-        self.data = data
 
 
 def shown(value, limit=40):

@@ -1,28 +1,42 @@
-"""match(query, records) -> Verdict: the whole policy of "listening".
+"""match(query, records) -> [PortResult]: the whole policy of "listening".
 
-Pure: takes the Query and the SocketRecords a backend produced, decides
-for every asked port, and says why for every candidate socket. It re-checks
-everything a backend may have filtered already (state, port), so a backend
-that filters less never changes the answer.
+Pure: takes the Query and the records a backend produced, decides for every
+asked port (or the asked unix socket), and says why for every socket on it.
+It re-checks everything a backend may have filtered already (state, port),
+so a backend that filters less never changes the answer. What it cannot
+decide from the records (v6only unknown) it leaves for decide.py to settle.
 """
 
 from .addr import V4_ANY, V6_ANY, format_addr, is_wildcard, unmap_v4
-from .tools import AF_INET, AF_INET6, state_name
-from .verdict import Verdict
+from .kernel_abi import AF_INET, AF_INET6, SOCK_DGRAM, TCP_CLOSE, TCP_LISTEN, state_name
+
+UNSURE = None  # judge()'s answer when only the socket's unknown v6only decides
+
+
+def is_loopback(addr):
+    """127.0.0.0/8, ::1 and ::ffff:127.x: reachable only from this namespace."""
+    v4 = unmap_v4(addr) if len(addr) == 16 else addr
+    if v4 is not None:
+        return v4[0] == 127
+    return addr == V6_ANY[:15] + b"\x01"
 
 
 def judge(query, rec):
-    """(counts, why) for one socket on an asked port."""
+    """(counts, why) for one TCP/UDP socket on an asked port; counts is
+    True, False or UNSURE."""
     tool = query.tool
     if rec.proto != tool.proto:
         return False, "other protocol"
     if rec.state != tool.state:
+        if rec.state == TCP_CLOSE and tool.state == TCP_LISTEN:
+            return False, "state CLOSE: bound but not listening"
         return False, "state %s, not %s" % (state_name(rec.state), state_name(tool.state))
     if rec.rport or not is_wildcard(rec.raddr):
         return False, "connected to a peer: a client, not a listener"
 
     # The local address this socket accepts on, in the question's family.
     via = ""
+    unsure = False
     if tool.family == AF_INET:
         if rec.family == AF_INET:
             local = rec.addr
@@ -36,32 +50,87 @@ def judge(query, rec):
                 return False, "IPv6-only (v6only=1): does not accept IPv4"
             else:
                 local, via = V4_ANY, "dual-stack; "
+                unsure = rec.v6only is None
         else:
             return False, "unknown family %d" % rec.family
     else:
         if rec.family != AF_INET6:
             return False, "IPv4 socket: does not accept IPv6"
         local = rec.addr
-        asked_mapped = query.addr is not None and unmap_v4(query.addr) is not None
         if unmap_v4(local) is not None and local != query.addr:
             return False, "IPv4-mapped address: accepts only IPv4"
-        if asked_mapped and local == V6_ANY and rec.v6only:
-            return False, "IPv6-only (v6only=1): does not accept IPv4-mapped"
+        if query.addr is not None and unmap_v4(query.addr) is not None and local == V6_ANY:
+            if rec.v6only:
+                return False, "IPv6-only (v6only=1): does not accept IPv4-mapped"
+            unsure = rec.v6only is None
 
     if query.addr is None:
-        return True, via + "any address was asked"
-    if is_wildcard(local):
-        return True, via + "wildcard: accepts on every address"
-    if local == query.addr:
-        return True, via + "bound to the asked address"
-    return False, "bound to %s, not %s" % (format_addr(local), format_addr(query.addr))
+        why = "any address was asked"
+    elif is_wildcard(local):
+        why = "wildcard: accepts on every address"
+    elif local == query.addr:
+        why = "bound to the asked address"
+    else:
+        return False, "bound to %s, not %s" % (format_addr(local), format_addr(query.addr))
+    if query.external and is_loopback(local):
+        return False, "on loopback: not reachable from outside this network namespace"
+    if unsure:
+        return UNSURE, "v6only unknown: dual-stack only if IPV6_V6ONLY is off"
+    return True, via + why
+
+
+def judge_unix(query, rec, identity):
+    """(counts, why) for a unix socket, or None when it is another socket
+    than the asked one. identity: (kernel device, inode) of the asked
+    socket file, or None when there is no file to compare with."""
+    if identity is not None and rec.vfs is not None:
+        if rec.vfs != identity:
+            return None
+    elif rec.name != query.unix_name:
+        return None
+    if rec.stype == SOCK_DGRAM:
+        if rec.state == TCP_CLOSE:
+            return True, "a bound datagram socket"
+        return False, "a connected datagram socket: a client, not a server"
+    if rec.state == TCP_LISTEN:
+        return True, "listening"
+    if rec.state == TCP_CLOSE:
+        return False, "bound but not listening (listen() was never called)"
+    return False, "state %s: a connection, not the listener" % state_name(rec.state)
+
+
+def queue_full(rec, somaxconn=None):
+    """Why a counting socket cannot take the next client or datagram, or
+    None. The kernel drops at queue > limit for a listener (its
+    sk_acceptq_is_full) and at memory in use >= buffer for UDP; where the
+    limit is unknown (/proc), a listener's queue above net.core.somaxconn
+    (the cap of every limit) is still certainly full."""
+    if rec.queue is None:
+        return None
+    if rec.state == TCP_LISTEN:
+        if rec.limit is not None:
+            if rec.queue > rec.limit:
+                return "accept queue full (%d/%d): the server is not accepting connections" % (
+                    rec.queue, rec.limit)
+        elif somaxconn is not None and rec.queue > somaxconn:
+            return "accept queue full (%d, above net.core.somaxconn %d): the server is not accepting " \
+                   "connections" % (rec.queue, somaxconn)
+        return None
+    if rec.limit is not None and rec.queue >= rec.limit:
+        return "receive buffer full (%d/%d bytes): the server is not reading" % (rec.queue, rec.limit)
+    return None
 
 
 class PortResult:
-    """What was found on one asked port.
+    """What was found on one asked port (port None: the unix socket).
 
     listening: the first socket that counts, or None
-    near_miss: (socket, why) of the first one that does not, or None
+    loopback_only: every counting socket so far is on loopback
+    blocked: (socket, why) of a counting socket that is full (--accepting)
+    limit_unknown: a counting socket's queue limit could not be known
+    unsure: (socket, why) of the first socket whose counting rests on its
+        unknown v6only, for decide.py to settle; settled: how it was
+    near_miss: (socket, why) of the first one that does not count, or None
     candidates: how many sockets on the port were looked at
     explained: [(socket, counts, why), ...] kept for --debug (at most `limit`)
     """
@@ -69,35 +138,71 @@ class PortResult:
     def __init__(self, port):
         self.port = port
         self.listening = None
+        self.loopback_only = True
+        self.blocked = None
+        self.limit_unknown = False
+        self.unsure = None
+        self.settled = None
         self.near_miss = None
         self.candidates = 0
         self.explained = []
 
+    def ok(self):
+        return self.listening is not None and self.blocked is None
 
-def match(query, records, explain=False, limit=50):
+
+def match(query, records, explain=False, identity=None, somaxconn=None, limit=50):
     """Decide. records: any iterable of SocketRecord (other ports are
-    ignored). Without `explain`, stops reading as soon as every asked port
-    has a socket that counts; with it, reads everything and keeps up to
-    `limit` explanations per port."""
-    results = [PortResult(port) for port in query.ports]
+    ignored) or, for UNIX, of UnixRecord. Without `explain`, stops reading
+    once every asked port has a counting socket off loopback (--accepting
+    reads all: every counting socket must have room); with it, reads
+    everything and keeps up to `limit` explanations per port."""
+    unix = query.unix_name is not None
+    results = [PortResult(None)] if unix else [PortResult(port) for port in query.ports]
     by_port = {}
     for res in results:
         by_port[res.port] = res
     waiting = len(results)
     for rec in records:
-        res = by_port.get(rec.port)
-        if res is None:
-            continue
-        counts, why = judge(query, rec)
+        if unix:
+            res = results[0]
+            judged = judge_unix(query, rec, identity)
+            if judged is None:
+                continue
+            counts, why = judged
+        else:
+            res = by_port.get(rec.port)
+            if res is None:
+                continue
+            counts, why = judge(query, rec)
         res.candidates += 1
+        if counts and query.accepting:
+            full = queue_full(rec, somaxconn)
+            if full is not None:
+                counts, why = False, why + "; " + full
+                if res.blocked is None:
+                    res.blocked = (rec, full)
+            elif rec.limit is None:
+                res.limit_unknown = True
         if explain and len(res.explained) < limit:
             res.explained.append((rec, counts, why))
         if counts:
-            if res.listening is None:
+            first = res.listening is None
+            if first:
                 res.listening = rec
-                waiting -= 1
-                if not waiting and not explain:
+            if unix or not is_loopback(_local(rec)):
+                if res.loopback_only:
+                    res.loopback_only = False
+                    waiting -= 1
+                if not waiting and not explain and not query.accepting:
                     break
+        elif counts is UNSURE:
+            if res.unsure is None:
+                res.unsure = (rec, why)
         elif res.near_miss is None:
             res.near_miss = (rec, why)
-    return Verdict(query, results)
+    return results
+
+
+def _local(rec):
+    return rec.addr

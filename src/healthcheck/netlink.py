@@ -1,8 +1,9 @@
-"""Backend 1: ask the kernel through NETLINK_SOCK_DIAG (sock_diag(7)).
+"""Backend 1: ask the kernel through netlink (sock_diag(7), rtnetlink(7)).
 
 Pure parts: build_request(family, proto, states, ports) -> bytes,
-iter_messages(buf) -> (type, flags, seq, payload), decode_diag(payload,
-proto) -> SocketRecord. The only I/O is fetch(), a thin send/recv loop.
+iter_messages(buf) -> (type, flags, seq, payload), decode_inet(payload,
+proto, family) -> SocketRecord. The only I/O is open_socket() and dump(),
+a thin send/recv loop that unix_diag.py and namespace.py use too.
 
 The request carries a state filter (1 << LISTEN for TCP, 1 << CLOSE for
 UDP) and, for the asked ports, a small inet_diag bytecode program, so the
@@ -14,16 +15,15 @@ import struct
 import sys
 
 from .errors import KernelError, ParseError, Refused, describe_oserror
+from .kernel_abi import AF_INET, AF_INET6, AF_NETLINK, IPPROTO_TCP, SOCK_RAW, TCP_LISTEN
 from .record import SocketRecord
-from .tools import AF_INET, AF_INET6
 
 if sys.implementation.name == "micropython":
     import socket as socket_mod
 else:
     import _socket as socket_mod  # CPython: skips socket.py and its enum import
 
-AF_NETLINK = 16
-SOCK_RAW = 3
+NETLINK_ROUTE = 0
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
 
@@ -39,19 +39,20 @@ INET_DIAG_REQ_BYTECODE = 1
 INET_DIAG_BC_JMP = 1
 INET_DIAG_BC_S_GE = 2
 INET_DIAG_BC_S_LE = 3
+INET_DIAG_SKMEMINFO = 7
 INET_DIAG_SKV6ONLY = 11
+EXT_SKMEMINFO = 1 << (INET_DIAG_SKMEMINFO - 1)  # idiag_ext bit asking for it
 
 NLMSG_HDR = "@IHHII"  # len, type, flags, seq, pid
 NLMSG_HDRLEN = 16
 DIAG_MSG_LEN = 72  # struct inet_diag_msg
-MAX_BYTECODE_PORTS = 1000  # the program's jumps are u16: keep well inside
 
 # The kernel sizes each dump datagram to the largest receive buffer the socket
 # has used (netlink_dump: max of NLMSG_GOODSIZE, at most 8 KB, and our recv
 # size), so 8 KB is never truncated, and small blocks keep MicroPython's heap
 # from fragmenting (a fresh 32 KB block per datagram ran it out of holes).
 RECV_SIZE = 8192
-TIMEOUT = 2  # seconds of silence before giving up
+TIMEOUT = 2  # seconds of silence before giving up (whole seconds: no floats in the static build)
 MAX_RECORDS = 1000000
 
 # errno values that mean "this kernel or sandbox does not offer sock_diag":
@@ -79,15 +80,21 @@ def _op(code, yes, no):
     return struct.pack("@BBH", code, yes, no)
 
 
-def build_request(family, proto, states, ports=(), seq=1):
-    """SOCK_DIAG_BY_FAMILY dump request (inet_diag_req_v2) as bytes."""
-    body = struct.pack("@BBBBI", family, proto, 0, 0, states) + bytes(48)  # zero sockid
-    if ports and len(ports) <= MAX_BYTECODE_PORTS:
+def build_message(mtype, body, seq):
+    """A dump request: netlink header + body."""
+    return struct.pack(NLMSG_HDR, NLMSG_HDRLEN + len(body), mtype,
+                       NLM_F_REQUEST | NLM_F_DUMP, seq, 0) + body
+
+
+def build_request(family, proto, states, ports=(), ext=0, seq=1):
+    """SOCK_DIAG_BY_FAMILY dump request (inet_diag_req_v2) as bytes. The
+    port filter is always sent: query.MAX_PORTS keeps it within its u16
+    jumps."""
+    body = struct.pack("@BBBBI", family, proto, ext, 0, states) + bytes(48)  # zero sockid
+    if ports:
         code = port_filter(ports)
         body += struct.pack("@HH", 4 + len(code), INET_DIAG_REQ_BYTECODE) + code
-    header = struct.pack(NLMSG_HDR, NLMSG_HDRLEN + len(body), SOCK_DIAG_BY_FAMILY,
-                         NLM_F_REQUEST | NLM_F_DUMP, seq, 0)
-    return header + body
+    return build_message(SOCK_DIAG_BY_FAMILY, body, seq)
 
 
 def iter_messages(buf):
@@ -117,35 +124,42 @@ def iter_attrs(buf):
         offset += (length + 3) & ~3
 
 
-def decode_diag(payload, proto):
-    """inet_diag_msg (+ attributes) -> SocketRecord."""
+def decode_inet(payload, proto, family):
+    """inet_diag_msg (+ attributes) -> SocketRecord, or None for a socket of
+    another family than the dump asked for."""
     if len(payload) < DIAG_MSG_LEN:
         raise ParseError("netlink", "inet_diag_msg of %d bytes, need %d" % (len(payload), DIAG_MSG_LEN))
-    family, state = payload[0], payload[1]
-    if family == AF_INET:
-        size = 4
-    elif family == AF_INET6:
-        size = 16
-    else:
-        raise ParseError("netlink", "unexpected address family %d" % family)
+    sfamily, state = payload[0], payload[1]
+    if sfamily not in (AF_INET, AF_INET6):
+        raise ParseError("netlink", "unexpected address family %d" % sfamily)
+    if sfamily != family:
+        return None
+    size = 4 if sfamily == AF_INET else 16
     sport, dport = struct.unpack_from(">HH", payload, 4)
-    src = bytes(payload[8:8 + size])
-    dst = bytes(payload[24:24 + size])
-    inode = struct.unpack_from("@I", payload, 68)[0]
+    rqueue, wqueue = struct.unpack_from("@II", payload, 56)
+    queue = limit = None
+    if proto == IPPROTO_TCP:
+        if state == TCP_LISTEN:  # the accept queue and its limit (inet_diag_fill)
+            queue, limit = rqueue, wqueue
+    else:
+        queue = rqueue  # receive memory in use; the buffer size comes with SKMEMINFO
     v6only = None
-    if family == AF_INET6:
-        for atype, value in iter_attrs(payload[DIAG_MSG_LEN:]):
-            if atype == INET_DIAG_SKV6ONLY:
-                if len(value) < 1:
-                    raise ParseError("netlink", "empty INET_DIAG_SKV6ONLY attribute")
-                v6only = value[0] != 0
-    return SocketRecord(family, proto, state, src, sport, dst, dport,
-                        v6only=v6only, v6only_known=v6only is not None, inode=inode)
+    for atype, value in iter_attrs(payload[DIAG_MSG_LEN:]):
+        if atype == INET_DIAG_SKV6ONLY and sfamily == AF_INET6:
+            if len(value) < 1:
+                raise ParseError("netlink", "empty INET_DIAG_SKV6ONLY attribute")
+            v6only = value[0] != 0
+        elif atype == INET_DIAG_SKMEMINFO and proto != IPPROTO_TCP:
+            if len(value) < 8:
+                raise ParseError("netlink", "short INET_DIAG_SKMEMINFO attribute")
+            queue, limit = struct.unpack_from("@II", value, 0)  # SK_MEMINFO_RMEM_ALLOC, _RCVBUF
+    return SocketRecord(sfamily, proto, state, bytes(payload[8:8 + size]), sport,
+                        bytes(payload[24:24 + size]), dport, v6only, queue, limit)
 
 
-def parse_reply(buf, seq, proto, records):
-    """Decode one datagram into `records`. Returns True once NLMSG_DONE came."""
-    done = False
+def parse_reply(buf, seq, want, decode, records):
+    """Decode one datagram's messages of type `want` with `decode` into
+    `records` (None results are dropped). Returns True once NLMSG_DONE came."""
     for mtype, _, mseq, payload in iter_messages(buf):
         if mseq != seq:
             continue  # not an answer to our request
@@ -154,8 +168,7 @@ def parse_reply(buf, seq, proto, records):
                 err = struct.unpack_from("@i", payload, 0)[0]
                 if err < 0:
                     raise KernelError("netlink: dump ended with error %d" % -err)
-            done = True
-            break
+            return True
         if mtype == NLMSG_ERROR:
             if len(payload) < 4:
                 raise ParseError("netlink", "truncated NLMSG_ERROR")
@@ -163,20 +176,22 @@ def parse_reply(buf, seq, proto, records):
             if err == 0:
                 continue  # an acknowledgement, not an error
             if -err in REFUSED_ERRNOS:
-                raise Refused("netlink sock_diag refused the request (errno %d)" % -err)
+                raise Refused("netlink refused the request (errno %d)" % -err)
             raise KernelError("netlink: kernel answered errno %d" % -err)
         if mtype == NLMSG_OVERRUN:
             raise KernelError("netlink: receive buffer overrun")
-        if mtype == SOCK_DIAG_BY_FAMILY:
-            records.append(decode_diag(payload, proto))
+        if mtype == want:
+            rec = decode(payload)
+            if rec is not None:
+                records.append(rec)
         elif mtype != NLMSG_NOOP:
             raise ParseError("netlink", "unexpected message type %d" % mtype)
-    return done
+    return False
 
 
-def open_socket(timeout=TIMEOUT):
+def open_socket(protocol=NETLINK_SOCK_DIAG, timeout=TIMEOUT):
     try:
-        sock = socket_mod.socket(AF_NETLINK, SOCK_RAW, NETLINK_SOCK_DIAG)
+        sock = socket_mod.socket(AF_NETLINK, SOCK_RAW, protocol)
     except OSError as err:
         raise Refused("netlink socket refused: %s" % describe_oserror(err))
     try:
@@ -187,11 +202,11 @@ def open_socket(timeout=TIMEOUT):
     return sock
 
 
-def dump(sock, family, proto, states, ports, seq):
-    """One SOCK_DIAG_BY_FAMILY dump: yields SocketRecords as datagrams
+def dump(sock, request, seq, want, decode, timeout=TIMEOUT):
+    """Send one dump request and yield the decoded records as datagrams
     arrive, so memory stays bounded by one datagram."""
     try:
-        sock.send(build_request(family, proto, states, ports, seq))
+        sock.send(request)
     except OSError as err:
         raise Refused("netlink send refused: %s" % describe_oserror(err))
     count = 0
@@ -200,33 +215,38 @@ def dump(sock, family, proto, states, ports, seq):
         try:
             buf = sock.recv(RECV_SIZE)
         except OSError as err:
-            raise KernelError("netlink: no answer within %ds (%s)" % (TIMEOUT, describe_oserror(err)))
+            raise KernelError("netlink: no answer within %ds (%s)" % (timeout, describe_oserror(err)))
         if not buf:
             raise KernelError("netlink: socket closed before the dump ended")
         records = []
-        done = parse_reply(buf, seq, proto, records)
+        done = parse_reply(buf, seq, want, decode, records)
         count += len(records)
         if count > MAX_RECORDS:
             raise KernelError("netlink: more than %d sockets in the reply" % MAX_RECORDS)
         yield from records
 
 
-def fetch(tool, ports, notes, timeout=TIMEOUT):
-    """Yields every candidate socket for `tool` on `ports`; appends what it
-    did to `notes`. The socket is opened before the first record is asked
-    for, so a refusal surfaces at once."""
-    sock = open_socket(timeout)
-    kind = "AF_INET + AF_INET6" if len(tool.families) == 2 else "AF_INET6"
-    notes.append("netlink dumps: %s, state filter %s, port filter in kernel" % (
-        kind, "LISTEN" if tool.pname == "tcp" else "CLOSE"))
-    return _records(sock, tool, ports)
+def fetch(tool, ports, notes, states, ext=0, timeout=TIMEOUT):
+    """Yields the sockets of `tool`'s families on `ports` in `states` (a
+    bit mask); appends what it did to `notes`. The socket is opened before
+    the first record is asked for, so a refused socket surfaces at once; a
+    dump refused later raises Refused from the iteration."""
+    sock = open_socket(NETLINK_SOCK_DIAG, timeout)
+    notes.append("netlink dumps: %s, %s, port filter in kernel" % (
+        " + ".join(["AF_INET6" if f == AF_INET6 else "AF_INET" for f in tool.families]),
+        "every state" if states == 0xFFFFFFFF else "state filter %s" % (
+            "LISTEN" if tool.proto == IPPROTO_TCP else "CLOSE")))
+    return _records(sock, tool, ports, states, ext, timeout)
 
 
-def _records(sock, tool, ports):
+def _records(sock, tool, ports, states, ext, timeout):
     try:
         seq = 1
         for family in tool.families:
-            yield from dump(sock, family, tool.proto, 1 << tool.state, ports, seq)
+            def decode(payload, family=family):
+                return decode_inet(payload, tool.proto, family)
+            request = build_request(family, tool.proto, states, ports, ext, seq)
+            yield from dump(sock, request, seq, SOCK_DIAG_BY_FAMILY, decode, timeout)
             seq += 1
     finally:
         sock.close()

@@ -6,19 +6,19 @@ A row looks like (kernel's seq_printf "%4d: %08X:%04X %08X:%04X %02X ..."):
    0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  0  0 4242 ...
 
 Addresses are 32-bit words printed in the host's byte order; ports are
-big-endian hex; the state is hex. tcp6/udp6 rows have four words per
-address. The v6only flag is not in /proc: /proc/sys/net/ipv6/bindv6only is
-the best guess, and the records say it is one.
+big-endian hex; the state is hex; then tx_queue:rx_queue (for a listener,
+rx_queue is its accept queue; for UDP, the receive memory in use). tcp6 and
+udp6 rows have four words per address. Not in /proc: IPV6_V6ONLY and the
+queues' limits; the records leave them None (unknown), never guessed.
 """
 
 import struct
 
+from .addr import DIGITS, HEXDIGITS, only
 from .errors import KernelError, ParseError, describe_oserror, errno_of, shown
+from .kernel_abi import AF_INET, AF_INET6, ENOENT, IPPROTO_TCP, TCP_LISTEN
 from .record import SocketRecord
-from .tools import AF_INET, AF_INET6
 
-HEXDIGITS = "0123456789abcdefABCDEF"
-DIGITS = "0123456789"
 CHUNK = 65536  # characters per read() of a table
 MAX_ROW = 1 << 20  # a "row" longer than this is not one the kernel wrote
 
@@ -34,7 +34,7 @@ def decode_addr(text, pack_word=native_word):
     decode_addr("0100007F") -> b"\\x7f\\x00\\x00\\x01" (127.0.0.1)
     decode_addr("00000000000000000000000001000000") -> ::1
     """
-    if len(text) not in (8, 32) or not _only(text, HEXDIGITS):
+    if len(text) not in (8, 32) or not only(text, HEXDIGITS):
         raise ValueError("address is not 8 or 32 hex digits")
     out = b""
     for i in range(0, len(text), 8):
@@ -42,10 +42,10 @@ def decode_addr(text, pack_word=native_word):
     return out
 
 
-def _columns(line, width):
-    """Offsets of (local address, local port, remote address, remote port,
-    state), or None for a blank line. Raises ValueError when the row does
-    not have the kernel's layout."""
+def parse_row(line, width):
+    """Every field we use from one row; width is the address's hex digits
+    (8 or 32). -> (state, port, addr_hex, raddr_hex, rport, rx_queue), or
+    None for a blank line. Raises ValueError on a malformed row."""
     colon = line.find(":")
     if colon < 0:
         if line.strip():
@@ -59,40 +59,17 @@ def _columns(line, width):
     if (len(line) < s + 2 or line[a - 1] != " " or line[p - 1] != ":"
             or line[r - 1] != " " or line[rp - 1] != ":" or line[s - 1] != " "):
         raise ValueError("columns are not where the kernel puts them")
-    return a, p, r, rp, s
-
-
-def parse_row(line, width):
-    """Every field we use from one row; width is the address's hex digits
-    (8 or 32). -> (state, port, addr_hex, raddr_hex, rport, inode), or None
-    for a blank line. Raises ValueError on a malformed row."""
-    cols = _columns(line, width)
-    if cols is None:
-        return None
-    a, p, r, rp, s = cols
-    slot = line[:a - 2].strip()
-    if not slot or not _only(slot, DIGITS):
+    slot = line[:colon].strip()
+    if not slot or not only(slot, DIGITS):
         raise ValueError("bad slot number")
-    state = _hex(line[s:s + 2])
-    port = _hex(line[p:p + 4])
-    rport = _hex(line[rp:rp + 4])
-    fields = line[s + 2:].split()
-    inode = 0
-    if len(fields) >= 6 and fields[5] and _only(fields[5], DIGITS):
-        inode = int(fields[5])
-    return state, port, line[a:a + width], line[r:r + width], rport, inode
+    queues = line[s + 2:].split(None, 1)
+    if not queues or len(queues[0]) != 17 or queues[0][8] != ":":
+        raise ValueError("no tx_queue:rx_queue column")
+    return (_hex(line[s:s + 2]), _hex(line[p:p + 4]), line[a:a + width], line[r:r + width],
+            _hex(line[rp:rp + 4]), _hex(queues[0][9:]))
 
 
-def parse_table(lines, family, proto, ports, state=None, pack_word=native_word,
-                v6only=False, path="?"):
-    """A whole table, header first -> a list of the SocketRecords on `ports`
-    (and in `state`, if given). Every row is checked."""
-    rows = [(i + 1, line) for i, line in enumerate(lines) if i]
-    return list(iter_table(rows, family, proto, ports, state, pack_word, v6only, path))
-
-
-def iter_table(rows, family, proto, ports, state=None, pack_word=native_word,
-               v6only=False, path="?"):
+def iter_table(rows, family, proto, ports, state=None, pack_word=native_word, path="?"):
     """(lineno, row) pairs, as scan_table yields them -> SocketRecords on
     `ports` (and in `state`, if given), one at a time."""
     width = 8 if family == AF_INET else 32
@@ -101,16 +78,15 @@ def iter_table(rows, family, proto, ports, state=None, pack_word=native_word,
             row = parse_row(line, width)
             if row is None:
                 continue
-            rstate, port, addr_hex, raddr_hex, rport, inode = row
+            rstate, port, addr_hex, raddr_hex, rport, rx_queue = row
             if port not in ports or (state is not None and rstate != state):
                 continue
             addr = decode_addr(addr_hex, pack_word)
             raddr = decode_addr(raddr_hex, pack_word)
         except ValueError as err:
             raise ParseError("%s line %d" % (path, lineno), err.args[0], line.rstrip("\n"))
-        yield SocketRecord(family, proto, rstate, addr, port, raddr, rport,
-                           v6only=v6only if family == AF_INET6 else None,
-                           v6only_known=family != AF_INET6, inode=inode)
+        queue = rx_queue if proto != IPPROTO_TCP or rstate == TCP_LISTEN else None
+        yield SocketRecord(family, proto, rstate, addr, port, raddr, rport, None, queue, None)
 
 
 def scan_table(f, width, ports, state=None, chunk=CHUNK):
@@ -168,41 +144,23 @@ def scan_table(f, width, ports, state=None, chunk=CHUNK):
             return
 
 
-def read_bindv6only(root):
-    """(value, note): the default IPV6_V6ONLY of new sockets."""
-    path = root + "/sys/net/ipv6/bindv6only"
-    try:
-        with open(path) as f:
-            text = f.read().strip()
-    except OSError:
-        return False, "cannot read %s: taking v6only=0 (the kernel default)" % path
-    if text not in ("0", "1"):
-        return False, "%s holds %r: taking v6only=0" % (path, text[:10])
-    return text == "1", "v6only of IPv6 sockets is not in /proc: guessed %s from %s" % (text, path)
-
-
-def fetch(tool, ports, notes, root="/proc", pack_word=native_word):
-    """Yields every candidate socket for `tool` on `ports`; appends what it
-    did to `notes`."""
+def fetch(tool, ports, notes, root="/proc", state=None, pack_word=native_word):
+    """Yields the sockets of `tool`'s families on `ports` (in `state`, if
+    given); appends what it did to `notes`."""
     for family in tool.families:
-        suffix = "6" if family == AF_INET6 else ""
-        path = "%s/net/%s%s" % (root, tool.pname, suffix)
-        v6only = False
-        if family == AF_INET6:
-            v6only, note = read_bindv6only(root)
-            notes.append(note)
+        path = "%s/net/%s%s" % (root, tool.pname, "6" if family == AF_INET6 else "")
         try:
             f = open(path)
         except OSError as err:
-            if family == AF_INET6 and errno_of(err) == 2:
+            if family == AF_INET6 and errno_of(err) == ENOENT:
                 notes.append("no %s: IPv6 is off, so no IPv6 sockets" % path)
                 continue
             raise KernelError("cannot read %s: %s" % (path, describe_oserror(err)))
         notes.append("read %s" % path)
         width = 8 if family == AF_INET else 32
         try:
-            rows = scan_table(f, width, ports, tool.state)
-            yield from iter_table(rows, family, tool.proto, ports, tool.state, pack_word, v6only, path)
+            rows = scan_table(f, width, ports, state)
+            yield from iter_table(rows, family, tool.proto, ports, state, pack_word, path)
         except OSError as err:
             raise KernelError("cannot read %s: %s" % (path, describe_oserror(err)))
         except ValueError as err:  # incl. UnicodeDecodeError; MicroPython has no UnicodeError
@@ -212,13 +170,6 @@ def fetch(tool, ports, notes, root="/proc", pack_word=native_word):
 
 
 def _hex(text):
-    if not text or not _only(text, HEXDIGITS):
+    if not text or not only(text, HEXDIGITS):
         raise ValueError("%r is not hex" % text)
     return int(text, 16)
-
-
-def _only(text, allowed):
-    for ch in text:
-        if ch not in allowed:
-            return False
-    return True

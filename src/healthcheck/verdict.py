@@ -1,72 +1,99 @@
 """Verdict: the answer (ok or not), the reason in one short line, and the
-per-socket explanation that --debug prints."""
+per-socket explanation that --debug prints. Made once, by decide.py, with
+everything it reports."""
 
 from .addr import format_addr, format_endpoint
+from .kernel_abi import SOCK_TYPE_NAMES
 
 MAX_REASON = 190  # Docker keeps 4 KB of output, five results deep
 
 
 class Verdict:
-    """ok: every asked port is listening.
+    """ok: every asked port is listening (and accepting, with --accepting).
     results: one match.PortResult per asked port, in asked order.
-    backend, notes: which kernel interface answered, and what it did
-    (filled in by the caller that fetched the records)."""
+    backend, notes: which kernel interface answered, and what was done.
+    problem: why nothing can be listening, found before or beside the
+    sockets (an address that is not here, IPv6 off, no socket file)."""
 
-    def __init__(self, query, results, backend=None, notes=None):
+    def __init__(self, query, results, backend, notes, problem=None):
         self.query = query
         self.results = results
         self.backend = backend
-        self.notes = notes if notes is not None else []
-        self.ok = True
+        self.notes = notes
+        self.problem = problem
+        self.ok = problem is None
         for res in results:
-            if res.listening is None:
+            if not res.ok():
                 self.ok = False
         self.reason = _cut(self._reason())
 
     def _reason(self):
-        name = self.query.tool.name
-        where = ""
-        if self.query.addr is not None:
-            where = " on " + format_addr(self.query.addr)
-        up = [r.port for r in self.results if r.listening is not None]
-        down = [r for r in self.results if r.listening is None]
+        query = self.query
+        subject = query.subject()
+        if query.addr is not None:
+            subject += " on " + format_addr(query.addr)
+        plural = len(self.results) > 1
+        if self.problem is not None:
+            return "%s %s not listening (%s)" % (subject, "are" if plural else "is", self.problem)
+        down = [r for r in self.results if not r.ok()]
         if not down:
-            if len(up) == 1:
-                rec = self.results[0].listening
-                return "%s port %d is listening%s (%s)" % (
-                    name, up[0], where, format_endpoint(rec.addr, rec.port))
-            return "%s ports %s are listening%s" % (name, _ports(up), where)
-        if len(down) == 1:
-            res = down[0]
-            text = "%s port %d is not listening%s" % (name, res.port, where)
+            found = [_found(r) for r in self.results]
+            tail = ""
+            if not [r for r in self.results if not r.loopback_only]:
+                tail = ", loopback only"
+            return "%s %s listening (%s%s)" % (subject, "are" if plural else "is", ", ".join(found), tail)
+        res = down[0]
+        what = subject
+        if plural:
+            what = "%s port %d" % (query.tool.name, res.port)
+            if query.addr is not None:
+                what += " on " + format_addr(query.addr)
+        if res.blocked is not None:
+            rec, why = res.blocked
+            text = "%s is listening but not accepting (%s: %s)" % (what, _where(rec), why)
+        else:
+            text = "%s is not listening" % what
             if res.near_miss is not None:
                 rec, why = res.near_miss
-                text += " (%s: %s)" % (format_endpoint(rec.addr, rec.port), why)
-            elif up:
-                text += " (%s %s)" % (_ports(up), "is" if len(up) == 1 else "are")
-            return text
-        return "%s ports %s are not listening%s" % (name, _ports([r.port for r in down]), where)
+                text += " (%s: %s)" % (_where(rec), why)
+        if len(down) > 1:
+            text += "; also not: %s" % ",".join([str(r.port) for r in down[1:]])
+        return text
 
     def explain(self):
-        """Lines for --debug: interface, every candidate and the decision."""
-        lines = ["kernel interface: %s" % self.backend]
+        """Lines for --debug: interface, what was done, every socket on the
+        asked ports and the decision."""
+        lines = ["kernel interface: %s" % (self.backend or "none asked")]
         lines.extend(self.notes)
         for res in self.results:
-            lines.append("port %d: %d candidate socket%s" % (
-                res.port, res.candidates, "" if res.candidates == 1 else "s"))
+            head = "socket" if res.port is None else "port %d" % res.port
+            lines.append("%s: %d socket%s" % (head, res.candidates, "" if res.candidates == 1 else "s"))
             for rec, counts, why in res.explained:
-                lines.append("  %s -> %s: %s" % (
-                    rec.describe(), "counts" if counts else "does not count", why))
+                verdict = "counts" if counts else ("unsure" if counts is None else "does not count")
+                lines.append("  %s -> %s: %s" % (rec.describe(), verdict, why))
             if res.candidates > len(res.explained):
                 lines.append("  ... and %d more" % (res.candidates - len(res.explained)))
+        if self.problem is not None:
+            lines.append(self.problem)
         return lines
 
     def __repr__(self):
         return "Verdict(ok=%r, %r)" % (self.ok, self.reason)
 
 
-def _ports(ports):
-    return ",".join([str(p) for p in ports])
+def _where(rec):
+    if getattr(rec, "port", None) is None:
+        return SOCK_TYPE_NAMES.get(rec.stype, "socket")
+    return format_endpoint(rec.addr, rec.port)
+
+
+def _found(res):
+    text = _where(res.listening)
+    if res.settled is not None:
+        text += "; " + res.settled
+    if res.limit_unknown:
+        text += "; queue limit not visible, only a certainly full queue fails"
+    return text
 
 
 def _cut(text):

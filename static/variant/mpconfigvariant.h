@@ -43,7 +43,7 @@
 #define MICROPY_EMERGENCY_EXCEPTION_BUF_SIZE (256)
 
 // Modules. Built-in: sys, os, errno, struct, socket (Makefile), collections,
-// array, io, micropython, gc. No time, math/cmath, json, re, select.
+// array, io, micropython, gc, time. No math/cmath, json, re, select.
 #define MICROPY_PY_MATH (0)
 #define MICROPY_PY_CMATH (0)
 #define MICROPY_PY_SYS_STDFILES (1)
@@ -52,7 +52,7 @@
 #define MICROPY_PY_OS (1)
 #define MICROPY_PY_OS_INCLUDEFILE "ports/unix/modos.c"
 #define MICROPY_PY_OS_GETENV_PUTENV_UNSETENV (1)
-#define MICROPY_PY_TIME (0)
+#define MICROPY_PY_TIME (1)  // ticks_ms, sleep_ms: --wait (a few hundred bytes)
 
 // Tool mode (static/micropython-tool-mode.patch): when started as TCP, UDP,
 // TCP6 or UDP6, run healthcheck.cli.run() from the frozen modules with

@@ -1,0 +1,134 @@
+"""decide(query) -> Verdict: ask the kernel, match, settle, answer.
+
+The one place that orders the I/O around the pure match: the address check
+(bind), the kernel interface (netlink sock_diag first, /proc when netlink
+is refused, at any point of any dump), the v6only settle (one loopback
+connect() for TCP, net.ipv6.bindv6only for UDP), and the IPv6-is-off check.
+The backends are parameters, so the fallback policy is unit-tested with
+recorded tables and without a kernel.
+"""
+
+from . import namespace, netlink
+from .addr import format_addr
+from .errors import Refused, UsageError, shown
+from .kernel_abi import AF_INET6, AF_UNIX, ALL_STATES, IPPROTO_TCP, TCP_CLOSE, TCP_LISTEN
+from .match import match
+from .verdict import Verdict
+
+NETLINK = "netlink"
+PROC = "proc"
+
+
+def netlink_records(query, notes, explain):
+    """The netlink backend: records for `query` (a generator)."""
+    if query.unix_name is not None:
+        from . import unix_diag  # only UNIX questions pay for its import
+
+        states = ALL_STATES if explain else (1 << TCP_LISTEN) | (1 << TCP_CLOSE)
+        return unix_diag.fetch(notes, states)
+    tool = query.tool
+    states = ALL_STATES if explain else 1 << tool.state
+    ext = netlink.EXT_SKMEMINFO if tool.proto != IPPROTO_TCP and (query.accepting or explain) else 0
+    return netlink.fetch(tool, query.ports, notes, states, ext)
+
+
+def proc_records(query, notes, explain, proc_root):
+    """The /proc backend: records for `query` (a generator)."""
+    if query.unix_name is not None:
+        from . import procunix
+
+        return procunix.fetch(query.unix_name, notes, proc_root)
+    from . import procnet  # imported only when used: start-up is most of a check's cost
+
+    state = None if explain else query.tool.state
+    return procnet.fetch(query.tool, query.ports, notes, proc_root, state)
+
+
+def decide(query, backend=None, explain=False, proc_root="/proc",
+           netlink_backend=netlink_records, proc_backend=proc_records):
+    """Query -> Verdict. backend: None (netlink, else /proc), "netlink" or
+    "proc" (forced; a refused forced netlink is an error)."""
+    if backend and backend not in (NETLINK, PROC):
+        raise UsageError("HEALTHCHECK_BACKEND=%s: use netlink or proc" % shown(backend))
+    notes = []
+    tool = query.tool
+    identity = None
+    if query.addr is not None:
+        present, note = namespace.address_present(tool.family, query.addr)
+        if note:
+            notes.append(note)
+        if present is False:
+            return Verdict(query, [], None, notes,
+                           "%s is not an address of this network namespace" % format_addr(query.addr))
+    if tool.family == AF_UNIX:
+        identity, problem = namespace.unix_identity(query.unix_name)
+        if problem is not None:
+            return Verdict(query, [], None, notes, problem)
+
+    name = None
+    if backend != PROC:
+        try:
+            records = netlink_backend(query, notes, explain)
+            try:
+                results = match(query, records, explain, identity)
+            finally:
+                _close(records)
+            name = "netlink sock_diag" + (" (forced)" if backend else "")
+        except Refused as err:
+            if backend == NETLINK:
+                raise
+            notes.append("%s; using /proc" % err)
+    if name is None:
+        name = "/proc (forced)" if backend == PROC else "/proc (fallback)"
+        somaxconn = None
+        if query.accepting and tool.proto == IPPROTO_TCP:
+            somaxconn = namespace.read_sysctl(proc_root, "net/core/somaxconn")
+        records = proc_backend(query, notes, explain, proc_root)
+        try:
+            results = match(query, records, explain, identity, somaxconn)
+        finally:
+            _close(records)
+        if tool.family == AF_UNIX:
+            notes.append("matched by name: /proc/net/unix shows no socket file identity")
+
+    for res in results:
+        if res.listening is None and res.unsure is not None and res.blocked is None:
+            _settle(query, res, proc_root, notes)
+
+    problem = None
+    if tool.family == AF_INET6 and query.addr is None:
+        on, note = namespace.ipv6_enabled(proc_root)
+        notes.append(note)
+        if on is False:
+            problem = "IPv6 is off in this network namespace: it has no IPv6 address"
+    return Verdict(query, results, name, notes, problem)
+
+
+def _settle(query, res, proc_root, notes):
+    """A port whose only candidates are [::] sockets of unknown v6only:
+    TCP asks exactly with one loopback connect(); UDP has no such test and
+    says that its answer rests on net.ipv6.bindv6only."""
+    rec, _ = res.unsure
+    if query.tool.proto == IPPROTO_TCP:
+        accepted, how = namespace.connect_accepted(query.addr, res.port)
+        notes.append("port %d: v6only unknown; %s" % (res.port, how))
+        if accepted:
+            res.listening, res.settled = rec, None
+            res.loopback_only = False
+        else:
+            res.near_miss = (rec, "v6only unknown; " + how)
+        return
+    value = namespace.read_sysctl(proc_root, "net/ipv6/bindv6only")
+    if value == 1:
+        res.near_miss = (rec, "IPv6-only assumed from net.ipv6.bindv6only=1 (v6only not visible)")
+        return
+    res.listening = rec
+    res.loopback_only = False
+    res.settled = "dual-stack assumed from net.ipv6.bindv6only=%s" % ("0" if value == 0 else "unreadable")
+    notes.append("port %d: v6only unknown; %s" % (res.port, res.settled))
+
+
+def _close(records):
+    close = getattr(records, "close", None)
+    if close is not None:
+        close()
