@@ -20,7 +20,7 @@ from .kernel_abi import AF_INET, AF_INET6, ENOENT, IPPROTO_TCP, TCP_LISTEN
 from .record import SocketRecord
 
 CHUNK = 65536  # characters per read() of a table
-MAX_ROW = 1 << 20  # a "row" longer than this is not one the kernel wrote
+MAX_ROW = 1 << 16  # a "row" longer than this is not one the kernel wrote (rows are < 200)
 
 
 def native_word(value):

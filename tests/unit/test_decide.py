@@ -1,0 +1,145 @@
+"""decide(): the kernel-interface policy (netlink first; /proc when netlink
+is refused at any point of any dump; a forced netlink re-raises), the
+settle of unknown v6only for UDP, the names and notes reported, and the
+one-line reasons. The backends are injected: recorded /proc tables from
+tests/fixtures, records written here for netlink."""
+
+from kit import FIXTURES, a4, a6, raises
+
+import healthcheck
+from healthcheck.decide import decide
+from healthcheck.errors import KernelError, Refused, UsageError
+from healthcheck.kernel_abi import AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP, TCP_CLOSE, TCP_LISTEN
+from healthcheck.query import make_query
+from healthcheck.record import SocketRecord
+
+PROC = FIXTURES + "/proc-basic"
+
+
+def rec(addr, port, proto=IPPROTO_TCP, v6only=False, queue=None, limit=None):
+    family = AF_INET if len(addr) == 4 else AF_INET6
+    state = TCP_LISTEN if proto == IPPROTO_TCP else TCP_CLOSE
+    return SocketRecord(family, proto, state, addr, port, bytes(len(addr)), 0,
+                        v6only if family == AF_INET6 else None, queue, limit)
+
+
+def netlink_giving(*records, refuse_after=None, refuse_at_open=False):
+    """A netlink backend that yields `records`, optionally refusing (like an
+    NLMSG_ERROR answer to a later dump) after `refuse_after` of them."""
+    def backend(query, notes, explain):
+        if refuse_at_open:
+            raise Refused("netlink socket refused: errno 93")
+        notes.append("netlink dumps: test")
+        return stream()
+
+    def stream():
+        for i, r in enumerate(records):
+            if i == refuse_after:
+                raise Refused("netlink refused the request (errno 2)")
+            yield r
+        if refuse_after == len(records):
+            raise Refused("netlink refused the request (errno 2)")
+    return backend
+
+
+def ask(tool, ports, backend=None, netlink_backend=None, explain=False, **kw):
+    kwargs = {"netlink_backend": netlink_backend} if netlink_backend else {}
+    return decide(make_query(tool, ports, **kw), backend, explain, PROC, **kwargs)
+
+
+def test_netlink_answers_when_it_can():
+    v = ask("TCP", 8080, netlink_backend=netlink_giving(rec(bytes(4), 8080)))
+    assert v.ok and v.backend == "netlink sock_diag" and v.notes == ["netlink dumps: test"]
+    assert v.reason == "TCP port 8080 is listening (0.0.0.0:8080)"
+
+
+def test_a_refusal_anywhere_falls_back_to_proc():
+    # Refused at the socket, on the first dump, or on the second dump after
+    # the first gave records: the answer is /proc's every time.
+    for backend in (netlink_giving(refuse_at_open=True), netlink_giving(refuse_after=0),
+                    netlink_giving(rec(a4("127.0.0.9"), 8080), refuse_after=1)):
+        v = ask("TCP", 8080, netlink_backend=backend)
+        assert v.ok and v.backend == "/proc (fallback)", v.explain()
+        assert v.notes[-2].endswith("; using /proc") and v.notes[-1] == "read %s/net/tcp" % PROC
+        assert v.reason == "TCP port 8080 is listening (0.0.0.0:8080)"
+
+
+def test_forced_backends():
+    v = ask("TCP", 8081, "proc", netlink_backend=netlink_giving(refuse_at_open=True))
+    assert v.ok and v.backend == "/proc (forced)" and v.reason.endswith("(127.0.0.1:8081, loopback only)")
+    raises(Refused, ask, "TCP", 8081, "netlink", netlink_giving(refuse_at_open=True))
+    raises(Refused, ask, "TCP", 8081, "netlink", netlink_giving(rec(bytes(4), 1), refuse_after=1))
+    v = ask("TCP", 8081, "netlink", netlink_giving(rec(bytes(4), 8081)))
+    assert v.backend == "netlink sock_diag (forced)"
+    assert "use netlink or proc" in str(raises(UsageError, ask, "TCP", 80, "ebpf"))
+
+
+def test_other_kernel_errors_do_not_fall_back():
+    def broken(query, notes, explain):
+        raise KernelError("netlink: no answer within 2s")
+    raises(KernelError, ask, "TCP", 80, None, broken)
+
+
+def test_udp_answer_from_proc_rests_on_bindv6only_and_says_so():
+    # proc-basic: udp6 has [::]:5354 (its v6only is not in /proc); bindv6only = 0
+    v = ask("UDP", 5354, "proc")
+    assert v.ok and v.reason == "UDP port 5354 is listening ([::]:5354; dual-stack assumed from net.ipv6.bindv6only=0)"
+    assert "port 5354: v6only unknown; dual-stack assumed from net.ipv6.bindv6only=0" in v.notes
+    v = ask("UDP6", 5354, "proc")  # an IPv6 question needs no assumption
+    assert "assumed" not in v.reason
+
+
+def test_netlink_without_v6only_is_settled_too():
+    v = ask("UDP", 53, netlink_backend=netlink_giving(rec(bytes(16), 53, IPPROTO_UDP, v6only=None)))
+    assert v.ok and "assumed from net.ipv6.bindv6only=0" in v.reason
+    v = ask("UDP", 53, netlink_backend=netlink_giving(rec(bytes(16), 53, IPPROTO_UDP, v6only=True)))
+    assert not v.ok
+
+
+REASONS = [
+    # (tool, ports, records, options, reason)
+    ("TCP", "80,443", [rec(bytes(4), 80), rec(bytes(16), 443)], {},
+     "TCP ports 80,443 are listening (0.0.0.0:80, [::]:443)"),
+    ("TCP", "80,443,8443", [rec(bytes(4), 80), rec(bytes(4), 443)], {},
+     "TCP port 8443 is not listening"),
+    ("TCP", "80,443,8443", [rec(bytes(4), 80)], {},
+     "TCP port 443 is not listening; also not: 8443"),
+    ("TCP", "6379", [rec(a4("127.0.0.1"), 6379)], {},
+     "TCP port 6379 is listening (127.0.0.1:6379, loopback only)"),
+    ("TCP", "6379", [rec(a4("127.0.0.1"), 6379)], {"external": True},
+     "TCP port 6379 is not listening (127.0.0.1:6379: on loopback: not reachable from outside this network "
+     "namespace)"),
+    ("TCP", "8080", [rec(bytes(4), 8080, queue=2, limit=1)], {"accepting": True},
+     "TCP port 8080 is listening but not accepting (0.0.0.0:8080: accept queue full (2/1): the server is not "
+     "accepting connections)"),
+    ("UDP", "53", [rec(bytes(4), 53, IPPROTO_UDP, queue=4096, limit=2048)], {"accepting": True},
+     "UDP port 53 is listening but not accepting (0.0.0.0:53: receive buffer full (4096/2048 bytes): the server "
+     "is not reading)"),
+    ("TCP", "8080", [rec(bytes(16), 8080, v6only=True)], {},
+     "TCP port 8080 is not listening ([::]:8080: IPv6-only (v6only=1): does not accept IPv4)"),
+]
+
+
+def test_reasons():
+    for tool, ports, records, options, reason in REASONS:
+        v = ask(tool, ports, netlink_backend=netlink_giving(*records), **options)
+        assert v.reason == reason, (v.reason, reason)
+        assert v.ok is (" is listening (" in reason or " are listening (" in reason)
+    many = ask("UDP", ",".join([str(p) for p in range(1, 400)]), netlink_backend=netlink_giving())
+    assert len(many.reason) <= 190 and many.reason.endswith("...")
+
+
+def test_explain_lines():
+    v = ask("TCP", 8080, netlink_backend=netlink_giving(rec(bytes(4), 8080, queue=0, limit=128),
+                                                         rec(a6("::1"), 8080)), explain=True)
+    assert v.explain() == [
+        "kernel interface: netlink sock_diag", "netlink dumps: test", "port 8080: 2 sockets",
+        "  0.0.0.0:8080 LISTEN queue 0/128 -> counts: any address was asked",
+        "  [::1]:8080 LISTEN v6only=0 -> does not count: IPv6 address: does not accept IPv4"]
+
+
+def test_library_api_is_the_readme_example():
+    v = healthcheck.check("TCP", 8080, backend="proc")  # this machine's real /proc
+    assert v.ok in (True, False) and v.reason.startswith("TCP port 8080 is ")
+    assert isinstance(v.explain(), list)
+    raises(UsageError, healthcheck.check, "TCP", "0")
