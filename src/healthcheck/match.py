@@ -100,25 +100,31 @@ def judge_unix(query, rec, identity):
 
 
 def queue_full(rec, somaxconn=None):
-    """Why a counting socket cannot take the next client or datagram, or
-    None. The kernel drops at queue > limit for a listener (its
-    sk_acceptq_is_full) and at memory in use >= buffer for UDP; where the
-    limit is unknown (/proc), a listener's queue above net.core.somaxconn
-    (the cap of every limit) is still certainly full."""
-    if rec.queue is None:
-        return None
+    """(why the socket cannot take the next client or datagram, or None;
+    whether its queue could be judged at all). The kernel drops at queue >
+    limit for a listener (its sk_acceptq_is_full) and at memory in use >=
+    buffer for UDP. Where the limit is unknown (/proc), a listener's queue
+    above net.core.somaxconn (the cap of every limit) is still certainly
+    full. Unix datagram sockets are not judged."""
     if rec.state == TCP_LISTEN:
+        if rec.queue is None:
+            return None, False
         if rec.limit is not None:
             if rec.queue > rec.limit:
                 return "accept queue full (%d/%d): the server is not accepting connections" % (
-                    rec.queue, rec.limit)
-        elif somaxconn is not None and rec.queue > somaxconn:
-            return "accept queue full (%d, above net.core.somaxconn %d): the server is not accepting " \
-                   "connections" % (rec.queue, somaxconn)
-        return None
-    if rec.limit is not None and rec.queue >= rec.limit:
-        return "receive buffer full (%d/%d bytes): the server is not reading" % (rec.queue, rec.limit)
-    return None
+                    rec.queue, rec.limit), True
+            return None, True
+        if somaxconn is not None and rec.queue > somaxconn:
+            return ("accept queue full (%d, above net.core.somaxconn %d): the server is not accepting "
+                    "connections" % (rec.queue, somaxconn)), False
+        return None, False
+    if getattr(rec, "proto", None) is None:
+        return None, True  # a unix datagram socket
+    if rec.limit is None:
+        return None, False
+    if rec.queue >= rec.limit:
+        return "receive buffer full (%d/%d bytes): the server is not reading" % (rec.queue, rec.limit), True
+    return None, True
 
 
 class PortResult:
@@ -127,7 +133,7 @@ class PortResult:
     listening: the first socket that counts, or None
     loopback_only: every counting socket so far is on loopback
     blocked: (socket, why) of a counting socket that is full (--accepting)
-    limit_unknown: a counting socket's queue limit could not be known
+    limit_unknown: a counting socket's queue (or its limit) could not be known
     unsure: (socket, why) of the first socket whose counting rests on its
         unknown v6only, for decide.py to settle; settled: how it was
     near_miss: (socket, why) of the first one that does not count, or None
@@ -177,12 +183,12 @@ def match(query, records, explain=False, identity=None, somaxconn=None, limit=50
             counts, why = judge(query, rec)
         res.candidates += 1
         if counts and query.accepting:
-            full = queue_full(rec, somaxconn)
+            full, known = queue_full(rec, somaxconn)
             if full is not None:
                 counts, why = False, why + "; " + full
                 if res.blocked is None:
                     res.blocked = (rec, full)
-            elif rec.limit is None:
+            elif not known:
                 res.limit_unknown = True
         if explain and len(res.explained) < limit:
             res.explained.append((rec, counts, why))

@@ -9,7 +9,7 @@ import struct
 
 from . import netlink
 from .errors import ParseError
-from .kernel_abi import AF_UNIX
+from .kernel_abi import AF_UNIX, TCP_LISTEN
 from .record import UnixRecord
 
 UDIAG_SHOW_NAME = 0x01
@@ -49,6 +49,8 @@ def decode_unix(payload):
             if len(value) < 8:
                 raise ParseError("unix_diag", "short UNIX_DIAG_RQLEN attribute")
             queue, limit = struct.unpack_from("@II", value, 0)
+    if payload[2] != TCP_LISTEN:  # RQLEN is an accept queue only for a listener; else bytes in flight
+        queue = limit = None
     return UnixRecord(payload[1], payload[2], name, vfs, queue, limit)
 
 

@@ -92,7 +92,7 @@ def _found(res):
     if res.settled is not None:
         text += "; " + res.settled
     if res.limit_unknown:
-        text += "; queue limit not visible, only a certainly full queue fails"
+        text += "; queue limit not visible here: only a certainly full queue fails"
     return text
 
 

@@ -221,3 +221,11 @@ def test_unix_by_name_where_no_identity_is_known():
     (res,) = match(make_query("UNIX", "/s", accepting=True),
                    [UnixRecord(SOCK_STREAM, TCP_LISTEN, b"/s", None, 3, 2)])
     assert not res.ok() and "accept queue full (3/2)" in res.blocked[1]
+
+
+def test_accepting_leaves_unix_datagram_sockets_alone_and_says_what_it_could_not_see():
+    dgram = UnixRecord(SOCK_DGRAM, TCP_CLOSE, b"/d")
+    (res,) = match(make_query("UNIX", "/d", accepting=True), [dgram])
+    assert res.ok() and not res.limit_unknown
+    (res,) = match(make_query("UNIX", "/s", accepting=True), [UnixRecord(SOCK_STREAM, TCP_LISTEN, b"/s")])
+    assert res.ok() and res.limit_unknown  # /proc/net/unix: no queue at all

@@ -37,9 +37,9 @@ def test_recorded_reply():
                     for r in records if r.name and r.state != TCP_ESTABLISHED])
     assert named == [
         (b"\0hc-fixture", SOCK_STREAM, TCP_LISTEN, False, 0, 1),
-        (where + b"/dgram.sock", SOCK_DGRAM, TCP_CLOSE, True, 0, 0),
+        (where + b"/dgram.sock", SOCK_DGRAM, TCP_CLOSE, True, None, None),  # RQLEN: bytes, not a queue
         (where + b"/listen.sock", SOCK_STREAM, TCP_LISTEN, True, 2, 4),  # two clients wait in its queue
-        (where + b"/nolisten.sock", SOCK_STREAM, TCP_CLOSE, True, 0, 0),
+        (where + b"/nolisten.sock", SOCK_STREAM, TCP_CLOSE, True, None, None),
         (where + b"/seqpacket.sock", SOCK_SEQPACKET, TCP_LISTEN, True, 0, 2),
     ], named
     # The two clients; the server ends waiting in the queue are not listed.
