@@ -17,10 +17,10 @@ Environment:
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
-import struct
 import subprocess
 import tarfile
 import tempfile
@@ -30,13 +30,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness import IN_CI, missing, require
+
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / "scripts"
-EXAMPLES = REPO / "examples"
 DEFAULT_IMAGE = "healthcheck:latest"
 IMAGE = os.environ.get("HEALTHCHECK_IMAGE", DEFAULT_IMAGE)
-IN_CI = os.environ.get("CI") == "true"
-TOOLS = ("TCP", "UDP", "TCP6", "UDP6")
 
 
 def _docker_bin() -> str:
@@ -124,13 +123,6 @@ def _run_script(script: Path, *args, timeout: float) -> subprocess.CompletedProc
                           timeout=timeout)
 
 
-def _unavailable(reason: str):
-    """In CI a missing engine/image is a failure; elsewhere a visible skip."""
-    if IN_CI:
-        pytest.fail(f"CI=true but {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
 def docker() -> Docker:
     d = Docker(DOCKER)
@@ -140,15 +132,15 @@ def docker() -> Docker:
             try:
                 cp = _run_script(SCRIPTS / "docker-up.sh", timeout=600)
             except subprocess.TimeoutExpired:
-                _unavailable("scripts/docker-up.sh timed out")
+                missing("scripts/docker-up.sh timed out")
             if cp.returncode != 0:
-                _unavailable("scripts/docker-up.sh failed:\n" + cp.stdout.decode(errors="replace")[-3000:])
+                missing("scripts/docker-up.sh failed:\n" + cp.stdout.decode(errors="replace")[-3000:])
             if shutil.which(DOCKER) is None:
                 d.bin = "/usr/bin/docker"
             if not d.ok("info", timeout=30):
-                _unavailable("docker info still fails after scripts/docker-up.sh")
+                missing("docker info still fails after scripts/docker-up.sh")
         else:
-            _unavailable("no Docker engine answers `docker info` "
+            missing("no Docker engine answers `docker info` "
                          "(run scripts/docker-up.sh, or set CI=true / HEALTHCHECK_DOCKER_UP=1)")
     return d
 
@@ -160,7 +152,7 @@ def base_image(docker: Docker) -> str:
     if not docker.ok("image", "inspect", name):
         cp = _run_script(SCRIPTS / "base-image.sh", name, timeout=900)
         if cp.returncode != 0:
-            _unavailable("scripts/base-image.sh failed:\n" + cp.stdout.decode(errors="replace")[-3000:])
+            missing("scripts/base-image.sh failed:\n" + cp.stdout.decode(errors="replace")[-3000:])
     return name
 
 
@@ -170,55 +162,32 @@ def image(docker: Docker, request) -> str:
     if docker.ok("image", "inspect", IMAGE):
         return IMAGE
     if IMAGE != DEFAULT_IMAGE:
-        _unavailable(f"image {IMAGE} (HEALTHCHECK_IMAGE) does not exist")
+        missing(f"image {IMAGE} (HEALTHCHECK_IMAGE) does not exist")
     if not (REPO / "Dockerfile").is_file():
-        _unavailable(f"image {IMAGE} missing and no Dockerfile in {REPO} to build it (make image)")
+        missing(f"image {IMAGE} missing and no Dockerfile in {REPO} to build it (make image)")
     request.getfixturevalue("base_image")
     cp = docker.run("build", "-t", IMAGE, str(REPO), timeout=1800)
     if cp.returncode != 0:
-        _unavailable(f"docker build -t {IMAGE} . failed:\n"
+        missing(f"docker build -t {IMAGE} . failed:\n"
                      + (cp.stdout + cp.stderr).decode(errors="replace")[-3000:])
     return IMAGE
 
 
-def _is_static_elf(path: Path) -> bool:
-    """True for an ELF file without a PT_INTERP program header (no dynamic loader)."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return False
-    if data[:4] != b"\x7fELF":
-        return False
-    is64 = data[4] == 2
-    end = "<" if data[5] == 1 else ">"
-    if is64:
-        phoff, = struct.unpack_from(end + "Q", data, 0x20)
-        phentsize, phnum = struct.unpack_from(end + "HH", data, 0x36)
-    else:
-        phoff, = struct.unpack_from(end + "I", data, 0x1C)
-        phentsize, phnum = struct.unpack_from(end + "HH", data, 0x2A)
-    for i in range(phnum):
-        p_type, = struct.unpack_from(end + "I", data, phoff + i * phentsize)
-        if p_type == 3:  # PT_INTERP
-            return False
-    return True
+def is_static_elf(path: Path) -> bool:
+    """An ELF with no program interpreter: it runs without a libc."""
+    require("readelf", root=False)
+    res = subprocess.run(["readelf", "-lW", str(path)], capture_output=True, text=True)
+    return res.returncode == 0 and "Program Headers:" in res.stdout and " INTERP " not in res.stdout
 
 
 @pytest.fixture(scope="session")
 def busybox() -> Path:
-    """A static busybox on the host (Debian's busybox-static) to put in FROM-scratch test images."""
+    """A static busybox on the host (Debian's busybox-static, from scripts/deps.sh)
+    to put in FROM-scratch test images."""
     for cand in (os.environ.get("BUSYBOX_STATIC"), "/bin/busybox", "/usr/bin/busybox"):
-        if cand and _is_static_elf(Path(cand)):
+        if cand and is_static_elf(Path(cand)):
             return Path(cand)
-    if IN_CI and os.geteuid() == 0 and shutil.which("apt-get"):
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        subprocess.run(["apt-get", "update", "-q"], env=env, stdin=subprocess.DEVNULL,
-                       stdout=subprocess.DEVNULL, timeout=300)
-        subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "busybox-static"],
-                       env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, timeout=300)
-        if _is_static_elf(Path("/bin/busybox")):
-            return Path("/bin/busybox")
-    _unavailable("no static busybox on the host (apt-get install busybox-static)")
+    missing("no static busybox on the host: install busybox-static (scripts/deps.sh)")
 
 
 # udhcpd is the one UDP server applet in Debian's busybox-static; bound to lo it
@@ -273,42 +242,24 @@ def listener(docker: Docker, listener_image: str):
         docker.rm(name)
 
 
-def _image_layers_members(docker: Docker, image: str) -> dict[str, tarfile.TarInfo]:
-    """Union of all layer tar members of an image (via docker save), whiteouts applied."""
-    with tempfile.TemporaryDirectory() as td:
-        tar_path = Path(td) / "img.tar"
-        with open(tar_path, "wb") as f:
-            cp = subprocess.run([docker.bin, "save", image], stdout=f, stderr=subprocess.PIPE,
-                                stdin=subprocess.DEVNULL, timeout=120)
-        assert cp.returncode == 0, cp.stderr
-        members: dict[str, tarfile.TarInfo] = {}
-        with tarfile.open(tar_path) as outer:
-            manifest = json.load(outer.extractfile("manifest.json"))
-            for layer in manifest[0]["Layers"]:
-                with tarfile.open(fileobj=outer.extractfile(layer)) as lt:
-                    for m in lt.getmembers():
-                        name = m.name.lstrip("./").rstrip("/")
-                        if not name:
-                            continue
-                        base = os.path.basename(name)
-                        parent = os.path.dirname(name)
-                        if base == ".wh..wh..opq":
-                            for k in [k for k in members if k.startswith(parent + "/")]:
-                                del members[k]
-                            continue
-                        if base.startswith(".wh."):
-                            gone = os.path.join(parent, base[4:])
-                            for k in [k for k in members if k == gone or k.startswith(gone + "/")]:
-                                del members[k]
-                            continue
-                        members[name] = m
-        return members
+# What the engine itself puts into every container, whatever the image holds.
+ENGINE_PATHS = {".dockerenv", "dev", "dev/console", "dev/pts", "dev/shm", "etc", "etc/hostname",
+                "etc/hosts", "etc/mtab", "etc/resolv.conf", "proc", "sys"}
 
 
 @pytest.fixture(scope="session")
 def image_files(docker: Docker, image: str) -> dict[str, tarfile.TarInfo]:
-    """Every path in the image's layers (relative, no leading slash) -> TarInfo."""
-    return _image_layers_members(docker, image)
+    """Every path of the image's file system (relative, no leading slash) ->
+    TarInfo: `docker export` of a container created from it, without what
+    the engine adds to every container."""
+    cid = docker.out("create", image)
+    try:
+        tar = docker.run("export", cid, timeout=120, check=True).stdout
+    finally:
+        docker.rm(cid)
+    with tarfile.open(fileobj=io.BytesIO(tar)) as t:
+        members = {m.name.lstrip("./").rstrip("/"): m for m in t.getmembers()}
+    return {k: m for k, m in members.items() if k and k not in ENGINE_PATHS}
 
 
 @pytest.fixture(scope="session")
@@ -334,8 +285,3 @@ def consumer_build(docker: Docker, image: str, context_dir: Path):
 
     yield build
     docker.rmi(*built)
-
-
-@pytest.fixture(scope="session")
-def is_static_elf():
-    return _is_static_elf
