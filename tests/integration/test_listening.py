@@ -1,4 +1,8 @@
-"""Every rule of the README's "What counts as listening", against real sockets."""
+"""Every rule of the README's "What counts as listening", against real sockets.
+
+Each test spells out its questions one line each (tools.ok / tools.no), so
+tests alike in shape (the duplicates tool pairs a few) are alike on purpose:
+a failing line names the rule and the question, with no table to decode."""
 
 import shutil
 import tempfile
