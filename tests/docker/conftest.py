@@ -2,7 +2,7 @@
 
 Behaviour:
   * CI=true: these tests must run. The session fixture starts the engine with
-    scripts/docker-up.sh (installs docker.io when absent), makes sure the image
+    scripts/docker-up.sh (docker.io comes from scripts/deps.sh), makes sure the image
     under test exists (building it from the repo's Dockerfile after
     scripts/base-image.sh when it does not) and fails loudly if any of that
     does not work.
@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import posixpath
 import shutil
 import subprocess
 import tarfile
@@ -30,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import IN_CI, missing, require
+from tests.harness import IN_CI, missing, require, run
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / "scripts"
@@ -38,14 +39,7 @@ DEFAULT_IMAGE = "healthcheck:latest"
 IMAGE = os.environ.get("HEALTHCHECK_IMAGE", DEFAULT_IMAGE)
 
 
-def _docker_bin() -> str:
-    env = os.environ.get("DOCKER")
-    if env:
-        return env
-    return shutil.which("docker") or "/usr/bin/docker"
-
-
-DOCKER = _docker_bin()
+DOCKER = os.environ.get("DOCKER") or shutil.which("docker") or "/usr/bin/docker"
 
 
 class Docker:
@@ -117,31 +111,22 @@ class Docker:
         raise AssertionError(f"{container} not {want} after {limit}s: {json.dumps(last)}")
 
 
-def _run_script(script: Path, *args, timeout: float) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", str(script), *args], stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          timeout=timeout)
+def script(name: str, *args, timeout: float) -> None:
+    res = run(["bash", str(SCRIPTS / name), *args], env=dict(os.environ), timeout=timeout)
+    if res.rc != 0:
+        missing("scripts/%s failed:\n%s" % (name, (res.out + res.err)[-3000:]))
 
 
 @pytest.fixture(scope="session")
 def docker() -> Docker:
     d = Docker(DOCKER)
-    engine_ok = shutil.which(DOCKER) is not None and d.ok("info", timeout=30)
-    if not engine_ok:
-        if IN_CI or os.environ.get("HEALTHCHECK_DOCKER_UP") == "1":
-            try:
-                cp = _run_script(SCRIPTS / "docker-up.sh", timeout=600)
-            except subprocess.TimeoutExpired:
-                missing("scripts/docker-up.sh timed out")
-            if cp.returncode != 0:
-                missing("scripts/docker-up.sh failed:\n" + cp.stdout.decode(errors="replace")[-3000:])
-            if shutil.which(DOCKER) is None:
-                d.bin = "/usr/bin/docker"
-            if not d.ok("info", timeout=30):
-                missing("docker info still fails after scripts/docker-up.sh")
-        else:
+    if not (shutil.which(d.bin) and d.ok("info", timeout=30)):
+        if not (IN_CI or os.environ.get("HEALTHCHECK_DOCKER_UP") == "1"):
             missing("no Docker engine answers `docker info` "
-                         "(run scripts/docker-up.sh, or set CI=true / HEALTHCHECK_DOCKER_UP=1)")
+                    "(run scripts/docker-up.sh, or set CI=true / HEALTHCHECK_DOCKER_UP=1)")
+        script("docker-up.sh", timeout=600)
+        if not d.ok("info", timeout=30):
+            missing("docker info still fails after scripts/docker-up.sh")
     return d
 
 
@@ -150,9 +135,7 @@ def base_image(docker: Docker) -> str:
     """debian:trixie-slim, pulled or debootstrapped by scripts/base-image.sh."""
     name = "debian:trixie-slim"
     if not docker.ok("image", "inspect", name):
-        cp = _run_script(SCRIPTS / "base-image.sh", name, timeout=900)
-        if cp.returncode != 0:
-            missing("scripts/base-image.sh failed:\n" + cp.stdout.decode(errors="replace")[-3000:])
+        script("base-image.sh", name, timeout=900)
     return name
 
 
@@ -168,8 +151,7 @@ def image(docker: Docker, request) -> str:
     request.getfixturevalue("base_image")
     cp = docker.run("build", "-t", IMAGE, str(REPO), timeout=1800)
     if cp.returncode != 0:
-        missing(f"docker build -t {IMAGE} . failed:\n"
-                     + (cp.stdout + cp.stderr).decode(errors="replace")[-3000:])
+        missing(f"docker build -t {IMAGE} . failed:\n" + (cp.stdout + cp.stderr).decode(errors="replace")[-3000:])
     return IMAGE
 
 
@@ -258,8 +240,8 @@ def image_files(docker: Docker, image: str) -> dict[str, tarfile.TarInfo]:
     finally:
         docker.rm(cid)
     with tarfile.open(fileobj=io.BytesIO(tar)) as t:
-        members = {m.name.lstrip("./").rstrip("/"): m for m in t.getmembers()}
-    return {k: m for k, m in members.items() if k and k not in ENGINE_PATHS}
+        members = {posixpath.normpath(m.name): m for m in t.getmembers()}
+    return {k: m for k, m in members.items() if k != "." and k not in ENGINE_PATHS}
 
 
 @pytest.fixture(scope="session")
