@@ -4,7 +4,7 @@ the builds of the tools and how to run them.
     ns = Netns()                       # fresh namespace, veth to ns.peer
     h = ns.holder()                    # a process in it holding sockets
     sid, port = h.open("tcp", 4, "127.0.0.1")
-    tools = Tools(ns, build_under_test(), "netlink")
+    tools = Tools(ns, build("static"), "netlink")
     tools.ok("TCP", port); h.close(sid); tools.no("TCP", port)
 
 Run as a script (`python harness.py holder`) it is the holder itself: one
@@ -69,10 +69,8 @@ def clean_env(**extra):
     """The caller's environment minus HEALTHCHECK_*, PYTHON*, MICROPY*, plus
     `extra` (None removes a key): what a tool meets in a container."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HEALTHCHECK_", "PYTHON", "MICROPY"))}
-    env.update({k: v for k, v in extra.items() if v is not None})
-    for k in [k for k, v in extra.items() if v is None]:
-        env.pop(k, None)
-    return env
+    env.update(extra)
+    return {k: v for k, v in env.items() if v is not None}
 
 
 class Result:
@@ -222,9 +220,6 @@ class Build:
 
     def argv(self, tool, *args):
         return self.wrapper + [str(self.path(tool))] + [a if isinstance(a, bytes) else str(a) for a in args]
-
-    def __repr__(self):
-        return "Build(%s: %s)" % (self.name, self.bin_dir)
 
 
 DIST = Path(os.environ.get("HEALTHCHECK_DIST") or ROOT / "dist")
@@ -384,7 +379,9 @@ class Served:
             self.socks[int(args[0])].listen(int(args[1]) if args[1:] else 4096)
             return ""
         if cmd == "later":
-            threading.Timer(float(args[0]), self.handle, [args[1:]]).start()
+            timer = threading.Timer(float(args[0]), self.handle, [args[1:]])
+            timer.daemon = True  # end of input ends the holder, pending or not
+            timer.start()
             return ""
         if cmd == "repeat":
             return [self.handle(args[1:]) for _ in range(int(args[0]))][-1]
