@@ -54,14 +54,10 @@ class Docker:
         self._n += 1
         return f"{self.session_id}-{what}-{self._n}"
 
-    def run(self, *args, timeout: float = 60, check: bool = False, input: bytes | None = None,
-            capture: bool = True) -> subprocess.CompletedProcess:
+    def run(self, *args, timeout: float = 60, check: bool = False) -> subprocess.CompletedProcess:
         cmd = [self.bin, *map(str, args)]
         try:
-            cp = subprocess.run(cmd, input=input, timeout=timeout,
-                                stdout=subprocess.PIPE if capture else None,
-                                stderr=subprocess.PIPE if capture else None,
-                                stdin=None if input is not None else subprocess.DEVNULL)
+            cp = subprocess.run(cmd, timeout=timeout, capture_output=True, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired as e:
             raise AssertionError(f"timed out after {timeout}s: {' '.join(cmd)}") from e
         if check and cp.returncode != 0:
@@ -76,19 +72,12 @@ class Docker:
     def ok(self, *args, timeout: float = 30) -> bool:
         return self.run(*args, timeout=timeout).returncode == 0
 
-    def rm(self, *names: str) -> None:
+    def rm(self, *names: str, what: str = "rm") -> None:
         if names:
-            self.run("rm", "-f", *names, timeout=60)
+            self.run(what, "-f", *names, timeout=60)
 
-    def rmi(self, *names: str) -> None:
-        if names:
-            self.run("rmi", "-f", *names, timeout=60)
-
-    def build(self, tag: str, context: Path, dockerfile: str | None = None, timeout: float = 300):
-        args = ["build", "-q", "-t", tag]
-        if dockerfile:
-            args += ["-f", str(context / dockerfile)]
-        self.run(*args, str(context), timeout=timeout, check=True)
+    def build(self, tag: str, context: Path, dockerfile: str, timeout: float = 300):
+        self.run("build", "-q", "-t", tag, "-f", context / dockerfile, context, timeout=timeout, check=True)
 
     def health(self, container: str) -> dict | None:
         raw = self.out("inspect", "--format", "{{json .State.Health}}", container)
@@ -198,7 +187,7 @@ def listener_image(docker: Docker, context_dir: Path):
         'ENTRYPOINT ["/bin/busybox"]\n')
     docker.build(tag, context_dir, "Dockerfile.listener")
     yield tag
-    docker.rmi(tag)
+    docker.rm(tag, what="rmi")
 
 
 @pytest.fixture
@@ -251,14 +240,11 @@ def consumer_build(docker: Docker, image: str, context_dir: Path):
 
     def build(what: str, dockerfile_text: str, files: dict[str, str] | None = None) -> str:
         tag = f"{docker.session_id}-{what}:t"
-        ctx = context_dir
-        if files:
-            ctx = Path(tempfile.mkdtemp(dir=context_dir.parent))
-            shutil.copy2(context_dir / "busybox", ctx / "busybox")
-            shutil.copy2(context_dir / "udhcpd.conf", ctx / "udhcpd.conf")
-            for rel, text in files.items():
-                (ctx / rel).parent.mkdir(parents=True, exist_ok=True)
-                (ctx / rel).write_text(text)
+        ctx = Path(tempfile.mkdtemp(dir=context_dir.parent))
+        shutil.copytree(context_dir, ctx, dirs_exist_ok=True)
+        for rel, text in (files or {}).items():
+            (ctx / rel).parent.mkdir(parents=True, exist_ok=True)
+            (ctx / rel).write_text(text)
         df = f"Dockerfile.{what}"
         (ctx / df).write_text(dockerfile_text.replace("@IMAGE@", image))
         docker.build(tag, ctx, df)
@@ -266,4 +252,4 @@ def consumer_build(docker: Docker, image: str, context_dir: Path):
         return tag
 
     yield build
-    docker.rmi(*built)
+    docker.rm(*built, what="rmi")

@@ -70,23 +70,15 @@ def python_roots():
     return out
 
 
-def launch_argv(launcher, argv, chroot=None, cwd=None, uid=None, close=(), seccomp=None, argv0=None):
+def launch_argv(launcher, argv, chroot=None, cwd=None, uid=None, close=(), seccomp=None):
     """hc-launch's command line for running `argv` (see launch.c)."""
     cmd = [str(launcher)]
-    if chroot:
-        cmd += ["--chroot", chroot]
-    if cwd:
-        cmd += ["--chdir", cwd]
-    if uid is not None:
-        cmd += ["--uid", str(uid)]
+    for flag, value in (("--chroot", chroot), ("--chdir", cwd), ("--uid", uid)):
+        cmd += [flag, str(value)] if value is not None else []
     for fd in close:
         cmd += ["--close", str(fd)]
-    if seccomp == "silent":
-        cmd += ["--silent-netlink"]
-    elif seccomp is not None:
-        cmd += ["--refuse-netlink", str(seccomp)]
-    if argv0:
-        cmd += ["--argv0", argv0]
+    if seccomp is not None:
+        cmd += ["--silent-netlink"] if seccomp == "silent" else ["--refuse-netlink", str(seccomp)]
     return cmd + ["--"] + [a if isinstance(a, bytes) else str(a) for a in argv]
 
 
