@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import shutil
 import subprocess
 import tarfile
 from pathlib import Path
 
 import pytest
 
-from tests.harness import IN_CI, TOOLS
+from tests.harness import TOOLS, missing
 
 from .conftest import is_static_elf
 
@@ -274,14 +275,11 @@ def test_compose_example_becomes_healthy(docker, image, base_image):
     """examples/compose.yaml: every service reaches healthy (examples/compose-up-test.sh)."""
     if image != "healthcheck:latest":
         pytest.skip("the compose example copies from healthcheck:latest")
-    env = dict(os.environ, DOCKER=docker.bin, COMPOSE_WAIT="60")
-    if not IN_CI:
-        have = (subprocess.run([docker.bin, "compose", "version"], capture_output=True).returncode == 0
-                or subprocess.run(["sh", "-c", "command -v docker-compose"], capture_output=True).returncode == 0)
-        if not have:
-            pytest.skip("no docker compose / docker-compose (CI installs Debian's docker-compose)")
+    if not (docker.ok("compose", "version") or shutil.which("docker-compose")):
+        missing("no docker compose / docker-compose (Debian package docker-compose; scripts/deps.sh)")
     try:
-        cp = subprocess.run(["bash", str(EXAMPLES / "compose-up-test.sh")], env=env,
+        cp = subprocess.run(["bash", str(EXAMPLES / "compose-up-test.sh")],
+                            env=dict(os.environ, DOCKER=docker.bin, COMPOSE_WAIT="60"),
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, timeout=400)
     except subprocess.TimeoutExpired as e:

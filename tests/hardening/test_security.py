@@ -13,7 +13,6 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -81,9 +80,7 @@ def test_console_scripts_ignore_cwd_and_home(ns, planted):
     and PYTHONSTARTUP-like variables are CPython's documented behaviour:
     whoever sets the environment of a CPython program can run code in it.
     The static binary is the one for untrusted environments.)"""
-    script = Path(sys.executable).parent / "TCP"
-    if not script.exists():
-        pytest.skip("console scripts not installed next to %s" % sys.executable)
+    script = build("cpython").path("TCP")
     cwd, env, marks, _ = planted
     h = ns.holder()
     _, port = h.open("tcp", 4, "127.0.0.1")
