@@ -53,14 +53,7 @@ def require(*commands, root=True):
         missing("needs %s" % ", ".join(lack))
 
 
-def dpkg_arch():
-    try:
-        return subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True).stdout.strip()
-    except OSError:  # not Debian: the two machines this project builds for
-        return {"x86_64": "amd64", "aarch64": "arm64"}[os.uname().machine]
-
-
-ARCH = dpkg_arch()
+ARCH = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True).stdout.strip()
 OTHER_ARCH = "arm64" if ARCH == "amd64" else "amd64"
 QEMU = {"arm64": "qemu-aarch64-static", "amd64": "qemu-x86_64-static"}
 

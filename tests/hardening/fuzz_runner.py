@@ -121,12 +121,7 @@ def oracle(tool, args, backend):
 
 def has(args, flag):
     """Does the option parser see `flag` (before any "--")?"""
-    for a in args:
-        if a == b"--":
-            return False
-        if a == flag:
-            return True
-    return False
+    return flag in (args[:args.index(b"--")] if b"--" in args else args)
 
 
 def check(job, i):
@@ -191,8 +186,6 @@ def main():
             times.append(seconds)
             if failure:
                 failures.append(failure)
-            if job.get("verbose"):
-                sys.stderr.write("%d %.3fs\n" % (len(times), seconds))
     times.sort()
     json.dump({"count": len(times), "failures": failures[:50], "nfailures": len(failures),
                "max_seconds": times[-1], "median_seconds": times[len(times) // 2],
