@@ -169,7 +169,7 @@ class Holder:
 
     def client(self, kind, family, addr, port):
         """A tcp/udp socket connected to ADDR PORT -> (id, local port)."""
-        return tuple(self.cmd("client %s %s %s %d" % (kind, family, addr, port)))
+        return self.open(kind, family, "::" if family == 6 else "0.0.0.0", nolisten=1, connect="%s,%d" % (addr, port))
 
     def establish(self, sid, count):
         """Grow to `count` accepted connections to listener `sid`, both ends held."""
@@ -360,11 +360,6 @@ class Served:
         if cmd == "unix":
             path = "\0" + args[1][1:] if args[1].startswith("@") else args[1]
             return self.bound(self.make(socket.AF_UNIX, args[0], opts), path, opts).split()[0]
-        if cmd == "client":
-            fam = socket.AF_INET6 if args[1] == "6" else socket.AF_INET
-            sock = self.make(fam, args[0], {})
-            sock.connect((args[2], int(args[3])))
-            return "%d %d" % (sock.fileno(), sock.getsockname()[1])
         if cmd in ("established", "clients", "flood"):
             return {"established": self.establish, "clients": self.clients, "flood": self.flood}[cmd](
                 int(args[0]), int(args[1]))
@@ -389,7 +384,6 @@ def serve():
       tcp|udp 4|6 ADDR PORT [v6only=0|1] [reuseport] [nolisten] [backlog=N]
               [rcvbuf=BYTES] [connect=ADDR,PORT]                 -> ok ID PORT
       unix stream|dgram|seqpacket PATH|@NAME [nolisten] [backlog=N] -> ok ID
-      client tcp|udp 4|6 ADDR PORT                               -> ok ID PORT
       established ID N   grow to N accepted connections to ID    -> ok N
       clients ID N       N more connects to ID, never accepted   -> ok N
       flood ID N         N datagrams to ID, never read           -> ok SENT
