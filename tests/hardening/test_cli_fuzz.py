@@ -30,6 +30,8 @@ HANG = 5.0  # seconds: a hang detector, not a performance claim
 def run_fuzz(build, count):
     job = {"argv_prefix": build.wrapper, "bin_dir": str(build.bin_dir), "seed": SEED, "count": count,
            "workers": 2, "timeout": HANG, "listen": False, "no_netlink": bool(build.wrapper)}
+    # Not the `ns` fixture: without root the fuzz still runs, only without
+    # known listeners and the oracle.
     prefix, space = [], None
     if os.geteuid() == 0:
         space = harness.Netns(peer=False)

@@ -20,6 +20,8 @@ PAIRS = 8400  # per holder: 16,800 fds + a listener
 BOUND = 30.0  # seconds per answer: a hang detector on a busy 2-core machine
 
 
+# One namespace for the module, not the `ns` fixture's one per test: filling
+# it with 100,000 sockets is the slow part, and every test only reads it.
 @pytest.fixture(scope="module")
 def crowded():
     harness.require("ip", "ss")
