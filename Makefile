@@ -5,12 +5,6 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST := $(BIN)/pytest -q
-# The host's architecture runs natively; the other one runs under qemu-user,
-# which has no NETLINK_SOCK_DIAG, so only /proc and the fallback are tested.
-HOST_ARCH  := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
-OTHER_ARCH := $(if $(filter amd64,$(HOST_ARCH)),arm64,amd64)
-QEMU_other := $(if $(filter arm64,$(OTHER_ARCH)),qemu-aarch64-static,qemu-x86_64-static)
-
 .PHONY: help deps venv lint test test-py test-static test-docker dist image bench bench-smoke clean
 
 help:
@@ -41,12 +35,13 @@ dist:
 	static/dist.sh
 
 # The same integration suite against the static binaries, plus the pure
-# modules' tests run by the frozen MicroPython itself.
+# modules' tests run by the frozen MicroPython itself. The other architecture
+# runs under qemu-user, which has no NETLINK_SOCK_DIAG: only /proc and the
+# fallback are tested there.
 test-static: venv dist
-	HC_BIN_DIR=dist/linux-$(HOST_ARCH)/healthcheck $(PYTEST) tests/integration tests/test_micropython.py
+	HEALTHCHECK_TEST_BUILD=static $(PYTEST) tests/integration tests/test_micropython.py
 	$(PYTEST) tests/hardening
-	HC_BIN_DIR=dist/linux-$(OTHER_ARCH)/healthcheck HC_WRAPPER=$(QEMU_other) HC_BACKENDS=proc,auto \
-		$(PYTEST) tests/integration \
+	HEALTHCHECK_TEST_BUILD=qemu HEALTHCHECK_TEST_BACKENDS=proc,auto $(PYTEST) tests/integration \
 		--deselect tests/integration/test_listening.py::test_v6only_socket_option_seen_by_netlink
 
 image: dist

@@ -1,5 +1,6 @@
 /* Benchmark floor (not shipped): the least a static program can do to answer
- * "is PORT listening?" over NETLINK_SOCK_DIAG, the way SPEC.md asks the kernel.
+ * "is PORT listening?" over NETLINK_SOCK_DIAG, the way the tools ask the kernel
+ * (README, "How it asks the kernel").
  *   floor_netlink tcp|udp PORT [-b]
  * IPv4 question: AF_INET dump, then AF_INET6 (dual-stack sockets, v6only off).
  * State filter 1<<TCP_LISTEN (tcp) or 1<<TCP_CLOSE (udp). With -b the kernel

@@ -1,11 +1,10 @@
-"""Timing probes for the benchmark; run inside the benchmark's network namespace.
+"""The in-process cost of one check, for the benchmark (process start-up is
+hyperfine's part): run inside the benchmark's network namespace with the
+venv's python.
 
-    probe.py spawn --warmup W --runs R [--max-seconds S] -- ARGV...
-        One process per run (posix_spawn + waitpid, stdout/stderr to /dev/null),
-        wall time per run. Used when hyperfine is not installed.
     probe.py inproc --tool TCP --port P [--backend B] --warmup W --runs R [--max-seconds S]
-        The in-process cost of one check: calls the healthcheck library in a loop
-        inside this one interpreter (run it with the venv's python).
+
+Calls the healthcheck library in a loop inside this one interpreter.
 
 Prints one JSON object: {"times": [seconds...], "exit_codes": [...], ...}.
 Stops early (but after at least 10 runs) once --max-seconds of measuring is spent.
@@ -16,32 +15,6 @@ import json
 import os
 import sys
 import time
-
-
-def spawn_loop(argv, warmup, runs, max_seconds):
-    devnull = os.open(os.devnull, os.O_RDWR)
-    actions = [
-        (os.POSIX_SPAWN_DUP2, devnull, 0),
-        (os.POSIX_SPAWN_DUP2, devnull, 1),
-        (os.POSIX_SPAWN_DUP2, devnull, 2),
-    ]
-    env = dict(os.environ)
-    times, codes = [], []
-    clock = time.perf_counter
-    deadline = None
-    for i in range(warmup + runs):
-        if i == warmup:
-            deadline = clock() + max_seconds
-        t0 = clock()
-        pid = os.posix_spawn(argv[0], argv, env, file_actions=actions)
-        _, status = os.waitpid(pid, 0)
-        t1 = clock()
-        if i >= warmup:
-            times.append(t1 - t0)
-            codes.append(os.waitstatus_to_exitcode(status))
-            if len(times) >= 10 and t1 > deadline:
-                break
-    return {"times": times, "exit_codes": codes}
 
 
 def make_checker(tool, port, backend):
@@ -81,22 +54,15 @@ def inproc_loop(tool, port, backend, warmup, runs, max_seconds):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["spawn", "inproc"])
+    ap.add_argument("mode", choices=["inproc"])
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--runs", type=int, default=100)
     ap.add_argument("--max-seconds", type=float, default=20.0)
     ap.add_argument("--tool", default="TCP")
     ap.add_argument("--port", type=int)
     ap.add_argument("--backend", default=None)
-    args = sys.argv[1:]
-    cut = args.index("--") if "--" in args else len(args)
-    a = ap.parse_args(args[:cut])
-    a.argv = args[cut + 1:]
-    if a.mode == "spawn":
-        out = spawn_loop(a.argv, a.warmup, a.runs, a.max_seconds)
-    else:
-        out = inproc_loop(a.tool, a.port, a.backend, a.warmup, a.runs, a.max_seconds)
-    json.dump(out, sys.stdout)
+    a = ap.parse_args()
+    json.dump(inproc_loop(a.tool, a.port, a.backend, a.warmup, a.runs, a.max_seconds), sys.stdout)
     sys.stdout.write("\n")
     return 0
 

@@ -28,15 +28,8 @@ if [ -z "${COMPOSE:-}" ]; then
         COMPOSE="$DOCKER compose"
     elif command -v docker-compose >/dev/null 2>&1; then
         COMPOSE=docker-compose
-    elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        log "no compose found; installing Debian's docker-compose"
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -q </dev/null >/dev/null
-        apt-get install -y -q --no-install-recommends docker-compose </dev/null >/dev/null \
-            || die "apt-get install docker-compose failed"
-        COMPOSE=docker-compose
     else
-        die "neither 'docker compose' nor 'docker-compose' is available"
+        die "neither 'docker compose' nor 'docker-compose' is available (Debian package docker-compose; scripts/deps.sh)"
     fi
 fi
 

@@ -105,13 +105,8 @@ security=${security%/}
 log "suite $suite, mirror from apt config: $mirror${security:+ (security: $security)}"
 
 # -------------------------------------------------------- debootstrap
-if ! command -v debootstrap >/dev/null 2>&1; then
-    log "installing debootstrap"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q </dev/null >/dev/null
-    apt-get install -y -q --no-install-recommends debootstrap debian-archive-keyring </dev/null >/dev/null \
-        || die "apt-get install debootstrap failed"
-fi
+command -v debootstrap >/dev/null 2>&1 \
+    || die "missing Debian packages: debootstrap debian-archive-keyring (scripts/deps.sh installs them)"
 scripts_dir=/usr/share/debootstrap/scripts
 script_arg=()
 if [ ! -e "$scripts_dir/$suite" ]; then

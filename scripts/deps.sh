@@ -1,10 +1,12 @@
 #!/bin/sh
-# Installs the Debian packages the build and the tests use, when missing.
-# Needs root (CI runs as root); does nothing when everything is there.
+# Installs the Debian packages the build, the tests and the bench use, when
+# missing: the one place that installs anything (the others check and name
+# what is missing). Needs root (CI runs as root); does nothing when
+# everything is there.
 set -eu
 PACKAGES="make gcc libc6-dev patch python3 python3-venv python3-pip iproute2 util-linux procps
-  dpkg-dev musl-tools qemu-user-static busybox-static docker.io docker-compose iptables debootstrap
-  hyperfine strace file linux-libc-dev"
+  dpkg-dev musl-tools qemu-user-static busybox-static docker.io containerd runc docker-compose iptables
+  debootstrap debian-archive-keyring hyperfine strace file binutils linux-libc-dev"
 missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
@@ -17,5 +19,9 @@ fi
 echo "deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# docker.io's postinst would start the service; without an init system a
+# policy-rc.d keeps that quiet.
+prc=/usr/sbin/policy-rc.d
+[ -e "$prc" ] || { printf '#!/bin/sh\nexit 101\n' >"$prc"; chmod +x "$prc"; trap 'rm -f "$prc"' EXIT; }
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null

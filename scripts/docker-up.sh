@@ -4,7 +4,7 @@
 #   scripts/docker-up.sh            # no-op when `docker info` already works
 #
 # Otherwise (fresh Debian, root, no systemd as init, e.g. CI):
-#   1. apt-get install docker.io and what dockerd needs (iptables, ...) when absent;
+#   1. check docker.io and what dockerd needs (iptables, ...) are installed (scripts/deps.sh);
 #   2. pick the iptables flavour the kernel accepts (nft, else legacy);
 #   3. turn on IPv4 forwarding, so containers on the default bridge reach the
 #      package mirror through dockerd's NAT rules;
@@ -42,31 +42,14 @@ fi
 
 [ "$(id -u)" = 0 ] || die "docker info fails and we are not root: cannot install or start dockerd"
 
-# ---------------------------------------------------------------- install
+# ---------------------------------------------------------------- check
 need=()
-command -v dockerd   >/dev/null 2>&1 || need+=(docker.io)
-command -v iptables  >/dev/null 2>&1 || need+=(iptables)
-command -v ip        >/dev/null 2>&1 || need+=(iproute2)
-# Debian's docker.io pulls containerd/runc/tini; list them so a half-installed
-# machine is repaired too.
+command -v dockerd    >/dev/null 2>&1 || need+=(docker.io)
+command -v iptables   >/dev/null 2>&1 || need+=(iptables)
+command -v ip         >/dev/null 2>&1 || need+=(iproute2)
 command -v containerd >/dev/null 2>&1 || need+=(containerd)
 command -v runc       >/dev/null 2>&1 || need+=(runc)
-if [ "${#need[@]}" -gt 0 ]; then
-    log "installing: ${need[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt_opts=(-y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
-    apt-get update -q </dev/null >/dev/null || apt-get update </dev/null
-    # docker.io's postinst tries to start the service; without systemd/sysvinit
-    # running that fails harmlessly, a policy-rc.d makes it silent.
-    prc=/usr/sbin/policy-rc.d; made_prc=
-    if [ ! -e "$prc" ]; then printf '#!/bin/sh\nexit 101\n' >"$prc"; chmod +x "$prc"; made_prc=1; fi
-    apt-get install "${apt_opts[@]}" --no-install-recommends "${need[@]}" </dev/null \
-        || { [ -n "$made_prc" ] && rm -f "$prc"; die "apt-get install ${need[*]} failed"; }
-    [ -n "$made_prc" ] && rm -f "$prc"
-    hash -r
-    pick_client
-fi
-command -v dockerd >/dev/null 2>&1 || die "dockerd not found after install"
+[ "${#need[@]}" -eq 0 ] || die "missing Debian packages: ${need[*]} (scripts/deps.sh installs them)"
 # The Debian client is always there once docker.io is; fall back to it if the
 # chosen one vanished.
 command -v "$DOCKER" >/dev/null 2>&1 || DOCKER=/usr/bin/docker

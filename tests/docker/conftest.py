@@ -2,10 +2,8 @@
 
 Behaviour:
   * CI=true: these tests must run. The session fixture starts the engine with
-    scripts/docker-up.sh (installs docker.io when absent), makes sure the image
-    under test exists (building it from the repo's Dockerfile after
-    scripts/base-image.sh when it does not) and fails loudly if any of that
-    does not work.
+    scripts/docker-up.sh (docker.io comes from scripts/deps.sh); a missing
+    image under test (`make image` builds it first) is a failure.
   * otherwise: use an engine that already answers `docker info`; if there is
     none, every test here is skipped with the reason. HEALTHCHECK_DOCKER_UP=1
     lets the fixture run scripts/docker-up.sh outside CI too.
@@ -17,10 +15,11 @@ Environment:
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import posixpath
 import shutil
-import struct
 import subprocess
 import tarfile
 import tempfile
@@ -30,23 +29,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness import IN_CI, missing, require, run
+
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / "scripts"
-EXAMPLES = REPO / "examples"
-DEFAULT_IMAGE = "healthcheck:latest"
-IMAGE = os.environ.get("HEALTHCHECK_IMAGE", DEFAULT_IMAGE)
-IN_CI = os.environ.get("CI") == "true"
-TOOLS = ("TCP", "UDP", "TCP6", "UDP6")
+IMAGE = os.environ.get("HEALTHCHECK_IMAGE", "healthcheck:latest")
 
 
-def _docker_bin() -> str:
-    env = os.environ.get("DOCKER")
-    if env:
-        return env
-    return shutil.which("docker") or "/usr/bin/docker"
-
-
-DOCKER = _docker_bin()
+DOCKER = os.environ.get("DOCKER") or shutil.which("docker") or "/usr/bin/docker"
 
 
 class Docker:
@@ -61,14 +51,10 @@ class Docker:
         self._n += 1
         return f"{self.session_id}-{what}-{self._n}"
 
-    def run(self, *args, timeout: float = 60, check: bool = False, input: bytes | None = None,
-            capture: bool = True) -> subprocess.CompletedProcess:
+    def run(self, *args, timeout: float = 60, check: bool = False) -> subprocess.CompletedProcess:
         cmd = [self.bin, *map(str, args)]
         try:
-            cp = subprocess.run(cmd, input=input, timeout=timeout,
-                                stdout=subprocess.PIPE if capture else None,
-                                stderr=subprocess.PIPE if capture else None,
-                                stdin=None if input is not None else subprocess.DEVNULL)
+            cp = subprocess.run(cmd, timeout=timeout, capture_output=True, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired as e:
             raise AssertionError(f"timed out after {timeout}s: {' '.join(cmd)}") from e
         if check and cp.returncode != 0:
@@ -83,19 +69,12 @@ class Docker:
     def ok(self, *args, timeout: float = 30) -> bool:
         return self.run(*args, timeout=timeout).returncode == 0
 
-    def rm(self, *names: str) -> None:
+    def rm(self, *names: str, what: str = "rm") -> None:
         if names:
-            self.run("rm", "-f", *names, timeout=60)
+            self.run(what, "-f", *names, timeout=60)
 
-    def rmi(self, *names: str) -> None:
-        if names:
-            self.run("rmi", "-f", *names, timeout=60)
-
-    def build(self, tag: str, context: Path, dockerfile: str | None = None, timeout: float = 300):
-        args = ["build", "-q", "-t", tag]
-        if dockerfile:
-            args += ["-f", str(context / dockerfile)]
-        self.run(*args, str(context), timeout=timeout, check=True)
+    def build(self, tag: str, context: Path, dockerfile: str, timeout: float = 300):
+        self.run("build", "-q", "-t", tag, "-f", context / dockerfile, context, timeout=timeout, check=True)
 
     def health(self, container: str) -> dict | None:
         raw = self.out("inspect", "--format", "{{json .State.Health}}", container)
@@ -118,38 +97,22 @@ class Docker:
         raise AssertionError(f"{container} not {want} after {limit}s: {json.dumps(last)}")
 
 
-def _run_script(script: Path, *args, timeout: float) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", str(script), *args], stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          timeout=timeout)
-
-
-def _unavailable(reason: str):
-    """In CI a missing engine/image is a failure; elsewhere a visible skip."""
-    if IN_CI:
-        pytest.fail(f"CI=true but {reason}", pytrace=False)
-    pytest.skip(reason)
+def script(name: str, *args, timeout: float) -> None:
+    res = run(["bash", str(SCRIPTS / name), *args], env=dict(os.environ), timeout=timeout)
+    if res.rc != 0:
+        missing("scripts/%s failed:\n%s" % (name, (res.out + res.err)[-3000:]))
 
 
 @pytest.fixture(scope="session")
 def docker() -> Docker:
     d = Docker(DOCKER)
-    engine_ok = shutil.which(DOCKER) is not None and d.ok("info", timeout=30)
-    if not engine_ok:
-        if IN_CI or os.environ.get("HEALTHCHECK_DOCKER_UP") == "1":
-            try:
-                cp = _run_script(SCRIPTS / "docker-up.sh", timeout=600)
-            except subprocess.TimeoutExpired:
-                _unavailable("scripts/docker-up.sh timed out")
-            if cp.returncode != 0:
-                _unavailable("scripts/docker-up.sh failed:\n" + cp.stdout.decode(errors="replace")[-3000:])
-            if shutil.which(DOCKER) is None:
-                d.bin = "/usr/bin/docker"
-            if not d.ok("info", timeout=30):
-                _unavailable("docker info still fails after scripts/docker-up.sh")
-        else:
-            _unavailable("no Docker engine answers `docker info` "
-                         "(run scripts/docker-up.sh, or set CI=true / HEALTHCHECK_DOCKER_UP=1)")
+    if not (shutil.which(d.bin) and d.ok("info", timeout=30)):
+        if not (IN_CI or os.environ.get("HEALTHCHECK_DOCKER_UP") == "1"):
+            missing("no Docker engine answers `docker info` "
+                    "(run scripts/docker-up.sh, or set CI=true / HEALTHCHECK_DOCKER_UP=1)")
+        script("docker-up.sh", timeout=600)
+        if not d.ok("info", timeout=30):
+            missing("docker info still fails after scripts/docker-up.sh")
     return d
 
 
@@ -158,67 +121,33 @@ def base_image(docker: Docker) -> str:
     """debian:trixie-slim, pulled or debootstrapped by scripts/base-image.sh."""
     name = "debian:trixie-slim"
     if not docker.ok("image", "inspect", name):
-        cp = _run_script(SCRIPTS / "base-image.sh", name, timeout=900)
-        if cp.returncode != 0:
-            _unavailable("scripts/base-image.sh failed:\n" + cp.stdout.decode(errors="replace")[-3000:])
+        script("base-image.sh", name, timeout=900)
     return name
 
 
 @pytest.fixture(scope="session")
-def image(docker: Docker, request) -> str:
-    """The image under test; built from the repo's Dockerfile when missing."""
-    if docker.ok("image", "inspect", IMAGE):
-        return IMAGE
-    if IMAGE != DEFAULT_IMAGE:
-        _unavailable(f"image {IMAGE} (HEALTHCHECK_IMAGE) does not exist")
-    if not (REPO / "Dockerfile").is_file():
-        _unavailable(f"image {IMAGE} missing and no Dockerfile in {REPO} to build it (make image)")
-    request.getfixturevalue("base_image")
-    cp = docker.run("build", "-t", IMAGE, str(REPO), timeout=1800)
-    if cp.returncode != 0:
-        _unavailable(f"docker build -t {IMAGE} . failed:\n"
-                     + (cp.stdout + cp.stderr).decode(errors="replace")[-3000:])
+def image(docker: Docker) -> str:
+    """The image under test."""
+    if not docker.ok("image", "inspect", IMAGE):
+        missing(f"no image {IMAGE} (make image; HEALTHCHECK_IMAGE names another)")
     return IMAGE
 
 
-def _is_static_elf(path: Path) -> bool:
-    """True for an ELF file without a PT_INTERP program header (no dynamic loader)."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return False
-    if data[:4] != b"\x7fELF":
-        return False
-    is64 = data[4] == 2
-    end = "<" if data[5] == 1 else ">"
-    if is64:
-        phoff, = struct.unpack_from(end + "Q", data, 0x20)
-        phentsize, phnum = struct.unpack_from(end + "HH", data, 0x36)
-    else:
-        phoff, = struct.unpack_from(end + "I", data, 0x1C)
-        phentsize, phnum = struct.unpack_from(end + "HH", data, 0x2A)
-    for i in range(phnum):
-        p_type, = struct.unpack_from(end + "I", data, phoff + i * phentsize)
-        if p_type == 3:  # PT_INTERP
-            return False
-    return True
+def is_static_elf(path: Path) -> bool:
+    """An ELF with no program interpreter: it runs without a libc."""
+    require("readelf", root=False)
+    res = subprocess.run(["readelf", "-lW", str(path)], capture_output=True, text=True)
+    return res.returncode == 0 and "Program Headers:" in res.stdout and " INTERP " not in res.stdout
 
 
 @pytest.fixture(scope="session")
 def busybox() -> Path:
-    """A static busybox on the host (Debian's busybox-static) to put in FROM-scratch test images."""
+    """A static busybox on the host (Debian's busybox-static, from scripts/deps.sh)
+    to put in FROM-scratch test images."""
     for cand in (os.environ.get("BUSYBOX_STATIC"), "/bin/busybox", "/usr/bin/busybox"):
-        if cand and _is_static_elf(Path(cand)):
+        if cand and is_static_elf(Path(cand)):
             return Path(cand)
-    if IN_CI and os.geteuid() == 0 and shutil.which("apt-get"):
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        subprocess.run(["apt-get", "update", "-q"], env=env, stdin=subprocess.DEVNULL,
-                       stdout=subprocess.DEVNULL, timeout=300)
-        subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "busybox-static"],
-                       env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, timeout=300)
-        if _is_static_elf(Path("/bin/busybox")):
-            return Path("/bin/busybox")
-    _unavailable("no static busybox on the host (apt-get install busybox-static)")
+    missing("no static busybox on the host: install busybox-static (scripts/deps.sh)")
 
 
 # udhcpd is the one UDP server applet in Debian's busybox-static; bound to lo it
@@ -247,7 +176,7 @@ def listener_image(docker: Docker, context_dir: Path):
         'ENTRYPOINT ["/bin/busybox"]\n')
     docker.build(tag, context_dir, "Dockerfile.listener")
     yield tag
-    docker.rmi(tag)
+    docker.rm(tag, what="rmi")
 
 
 @pytest.fixture
@@ -273,42 +202,24 @@ def listener(docker: Docker, listener_image: str):
         docker.rm(name)
 
 
-def _image_layers_members(docker: Docker, image: str) -> dict[str, tarfile.TarInfo]:
-    """Union of all layer tar members of an image (via docker save), whiteouts applied."""
-    with tempfile.TemporaryDirectory() as td:
-        tar_path = Path(td) / "img.tar"
-        with open(tar_path, "wb") as f:
-            cp = subprocess.run([docker.bin, "save", image], stdout=f, stderr=subprocess.PIPE,
-                                stdin=subprocess.DEVNULL, timeout=120)
-        assert cp.returncode == 0, cp.stderr
-        members: dict[str, tarfile.TarInfo] = {}
-        with tarfile.open(tar_path) as outer:
-            manifest = json.load(outer.extractfile("manifest.json"))
-            for layer in manifest[0]["Layers"]:
-                with tarfile.open(fileobj=outer.extractfile(layer)) as lt:
-                    for m in lt.getmembers():
-                        name = m.name.lstrip("./").rstrip("/")
-                        if not name:
-                            continue
-                        base = os.path.basename(name)
-                        parent = os.path.dirname(name)
-                        if base == ".wh..wh..opq":
-                            for k in [k for k in members if k.startswith(parent + "/")]:
-                                del members[k]
-                            continue
-                        if base.startswith(".wh."):
-                            gone = os.path.join(parent, base[4:])
-                            for k in [k for k in members if k == gone or k.startswith(gone + "/")]:
-                                del members[k]
-                            continue
-                        members[name] = m
-        return members
+# What the engine itself puts into every container, whatever the image holds.
+ENGINE_PATHS = {".dockerenv", "dev", "dev/console", "dev/pts", "dev/shm", "etc", "etc/hostname",
+                "etc/hosts", "etc/mtab", "etc/resolv.conf", "proc", "sys"}
 
 
 @pytest.fixture(scope="session")
 def image_files(docker: Docker, image: str) -> dict[str, tarfile.TarInfo]:
-    """Every path in the image's layers (relative, no leading slash) -> TarInfo."""
-    return _image_layers_members(docker, image)
+    """Every path of the image's file system (relative, no leading slash) ->
+    TarInfo: `docker export` of a container created from it, without what
+    the engine adds to every container."""
+    cid = docker.out("create", image)
+    try:
+        tar = docker.run("export", cid, timeout=120, check=True).stdout
+    finally:
+        docker.rm(cid)
+    with tarfile.open(fileobj=io.BytesIO(tar)) as t:
+        members = {posixpath.normpath(m.name): m for m in t.getmembers()}
+    return {k: m for k, m in members.items() if k != "." and k not in ENGINE_PATHS}
 
 
 @pytest.fixture(scope="session")
@@ -318,14 +229,11 @@ def consumer_build(docker: Docker, image: str, context_dir: Path):
 
     def build(what: str, dockerfile_text: str, files: dict[str, str] | None = None) -> str:
         tag = f"{docker.session_id}-{what}:t"
-        ctx = context_dir
-        if files:
-            ctx = Path(tempfile.mkdtemp(dir=context_dir.parent))
-            shutil.copy2(context_dir / "busybox", ctx / "busybox")
-            shutil.copy2(context_dir / "udhcpd.conf", ctx / "udhcpd.conf")
-            for rel, text in files.items():
-                (ctx / rel).parent.mkdir(parents=True, exist_ok=True)
-                (ctx / rel).write_text(text)
+        ctx = Path(tempfile.mkdtemp(dir=context_dir.parent))
+        shutil.copytree(context_dir, ctx, dirs_exist_ok=True)
+        for rel, text in (files or {}).items():
+            (ctx / rel).parent.mkdir(parents=True, exist_ok=True)
+            (ctx / rel).write_text(text)
         df = f"Dockerfile.{what}"
         (ctx / df).write_text(dockerfile_text.replace("@IMAGE@", image))
         docker.build(tag, ctx, df)
@@ -333,9 +241,4 @@ def consumer_build(docker: Docker, image: str, context_dir: Path):
         return tag
 
     yield build
-    docker.rmi(*built)
-
-
-@pytest.fixture(scope="session")
-def is_static_elf():
-    return _is_static_elf
+    docker.rm(*built, what="rmi")

@@ -2,7 +2,7 @@
  * hardening tests (tests/hardening/). Compiled statically at test time, so it
  * also runs inside an empty chroot.
  *
- *   hc-launch [OPTIONS] -- PROGRAM [ARGV0 ARGS...]
+ *   hc-launch [OPTIONS] -- PROGRAM [ARGS...]
  *
  *   --chroot DIR       chroot(DIR), then chdir("/")
  *   --chdir DIR        chdir(DIR) (after --chroot)
@@ -11,7 +11,6 @@
  *   --refuse-netlink E socket(AF_NETLINK, ...) fails with errno E (seccomp)
  *   --silent-netlink   sendto/sendmsg return 0 without sending anything (seccomp):
  *                      a netlink peer that never answers
- *   --argv0 NAME       run PROGRAM with argv[0] = NAME (default: PROGRAM)
  *
  * Exit 125 when the launcher itself fails, so no test mistakes that for a
  * verdict of the tool.
@@ -74,7 +73,7 @@ static void install(int refuse_errno, int silent) {
 }
 
 int main(int argc, char **argv) {
-    const char *root = NULL, *dir = NULL, *argv0 = NULL;
+    const char *root = NULL, *dir = NULL;
     int uid = -1, refuse = -1, silent = 0, i;
     int closes[8], nclose = 0;
     for (i = 1; i < argc; i++) {
@@ -87,13 +86,11 @@ int main(int argc, char **argv) {
         else if (strcmp(a, "--close") == 0 && nclose < 8) closes[nclose++] = atoi(argv[++i]);
         else if (strcmp(a, "--refuse-netlink") == 0) refuse = atoi(argv[++i]);
         else if (strcmp(a, "--silent-netlink") == 0) silent = 1;
-        else if (strcmp(a, "--argv0") == 0) argv0 = argv[++i];
         else { errno = EINVAL; die(a); }
     }
     if (i >= argc) { errno = EINVAL; die("no program"); }
     char **prog = argv + i;
     const char *path = prog[0];
-    if (argv0) prog[0] = (char *)argv0;
     if (root && (chroot(root) != 0 || chdir("/") != 0)) die("chroot");
     if (dir && chdir(dir) != 0) die("chdir");
     if (uid >= 0 && (setgroups(0, NULL) != 0 || setgid(uid) != 0 || setuid(uid) != 0)) die("setuid");

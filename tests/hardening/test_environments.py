@@ -13,7 +13,9 @@ import time
 
 import pytest
 
-from .conftest import clean_env, launch
+from tests.harness import clean_env
+
+from .conftest import launch
 
 BACKENDS = ["auto", "netlink", "proc"]
 
@@ -26,7 +28,7 @@ def env_for(backend, **extra):
 def world(ns):
     """A namespace with: TCP 127.0.0.1:P4, TCP [::]:P6 v6only=1, UDP
     0.0.0.0:U4, TCP [::]:PD dual-stack; FREE is listening nowhere."""
-    h = ns.helper()
+    h = ns.holder()
     w = {}
     _, w["P4"] = h.open("tcp", 4, "127.0.0.1")
     _, w["P6"] = h.open("tcp", 6, "::", v6only=1)
@@ -51,7 +53,7 @@ def assert_right_answers(run, w, v6_tables=True, v6only_known=True, **kw):
     """The answers every environment must still get right (or, if it
     cannot read the kernel, fail with one clear line: tested elsewhere).
     v6only_known=False: /proc answered, which cannot see IPV6_V6ONLY and
-    guesses it from bindv6only (SPEC, "Asking the kernel" 2.)."""
+    guesses it from bindv6only (docs/reliability.md)."""
     expect(run("TCP", w["P4"], **kw), 0, "is listening", "out")
     expect(run("TCP", w["P4"], "10.77.0.1", **kw), 1, "not listening", "err")
     expect(run("TCP", w["FREE"], **kw), 1, "not listening", "err")

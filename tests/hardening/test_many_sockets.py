@@ -8,95 +8,56 @@ Holder 0 keeps its listener; holder 1 closes its own, so its port has
 listening. Sockets close with SO_LINGER 0 (RST, no TIME_WAIT), and the
 namespace is deleted at the end."""
 
-import subprocess
-import sys
 import time
 
 import pytest
 
-from .conftest import clean_env
+from tests import harness
+from tests.harness import clean_env
 
 HOLDERS = 6
 PAIRS = 8400  # per holder: 16,800 fds + a listener
 BOUND = 30.0  # seconds per answer: a hang detector on a busy 2-core machine
 
-HOLDER = r"""
-import resource, socket, struct, sys
-soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-pairs, keep = int(sys.argv[1]), sys.argv[2] == "keep"
-linger = struct.pack("ii", 1, 0)
-lst = socket.socket()
-lst.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
-lst.bind(("127.0.0.1", 0))
-lst.listen(4096)
-port = lst.getsockname()[1]
-held = []
-for _ in range(pairs):
-    c = socket.socket()
-    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
-    c.connect(("127.0.0.1", port))
-    s, _ = lst.accept()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
-    held += [c, s]
-if not keep:
-    lst.close()
-print(port, flush=True)
-sys.stdin.readline()
-for s in held:
-    s.close()
-"""
 
-
+# One namespace for the module, not the `ns` fixture's one per test: filling
+# it with 100,000 sockets is the slow part, and every test only reads it.
 @pytest.fixture(scope="module")
 def crowded():
-    from tests.integration.conftest import Namespace
-
-    from .conftest import require_root
-
-    require_root()
-    ns = Namespace()
-    procs = []
+    harness.require("ip", "ss")
+    ns = harness.Netns(peer=False)
     try:
         start = time.monotonic()
+        ports = []
         for i in range(HOLDERS):
-            procs.append(subprocess.Popen(
-                ["ip", "netns", "exec", ns.name, sys.executable, "-c", HOLDER, str(PAIRS),
-                 "keep" if i != 1 else "close"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
-        ports = [int(p.stdout.readline()) for p in procs]
-        count = subprocess.run(["ip", "netns", "exec", ns.name, "ss", "-tanH"], capture_output=True,
-                               text=True).stdout.count("\n")
+            h = ns.holder()
+            sid, port = h.open("tcp", 4, "127.0.0.1")
+            assert h.establish(sid, PAIRS) == PAIRS
+            if i == 1:
+                h.close(sid)
+            ports.append(port)
+        count = ns.run(["ss", "-tanH"]).out.count("\n")
         print("%d TCP sockets in the namespace after %.1fs" % (count, time.monotonic() - start))
         assert count >= HOLDERS * PAIRS * 2
         yield ns, ports
     finally:
-        for p in procs:
-            try:
-                p.stdin.write("quit\n")
-                p.stdin.close()
-                p.wait(60)
-            except Exception:
-                p.kill()
-                p.wait()
         ns.delete()
 
 
 @pytest.mark.parametrize("backend", ["netlink", "proc"])
 def test_answers_among_a_hundred_thousand_sockets(build, crowded, backend):
-    from .conftest import ns_run
-
     ns, ports = crowded
     env = clean_env(HEALTHCHECK_BACKEND=backend)
     slowest = 0.0
     for args, rc in [((ports[0],), 0), ((ports[1],), 1), (("%d,%d" % (ports[0], ports[2]),), 0),
                      (("%d,%d" % (ports[0], ports[1]),), 1), ((ports[0], "127.0.0.1"), 0)]:
-        res = ns_run(ns, build.argv("TCP", *args), env=env, timeout=120)
+        res = ns.run(build.argv("TCP", *args), env, timeout=120)
         assert res.rc == rc, (args, res)
         assert "Traceback" not in res.err and len(res.out + res.err) < 400, res
         slowest = max(slowest, res.seconds)
-    res = ns_run(ns, build.argv("TCP6", ports[0]), env=env, timeout=120)
+    res = ns.run(build.argv("TCP6", ports[0]), env, timeout=120)
     assert res.rc == 1, res
-    res = ns_run(ns, build.argv("TCP", ports[1], "--debug"), env=env, timeout=120)
+    res = ns.run(build.argv("TCP", ports[1], "--debug"), env, timeout=120)
     assert res.rc == 1 and "port %d: 0 candidate sockets" % ports[1] in res.err, res
     print("%s/%s: slowest answer %.2fs" % (build.name, backend, slowest))
     assert slowest < BOUND

@@ -13,11 +13,10 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from .conftest import clean_env, missing, ns_run, qemu_build, static_build
+from tests.harness import build, clean_env, require
 
 PLANTED_NAMES = ["healthcheck/__init__.py", "healthcheck/cli.py", "healthcheck/netlink.py", "TCP.py",
                  "main.py", "boot.py", "struct.py", "socket.py", "_socket.py", "errno.py", "os.py",
@@ -60,17 +59,17 @@ def assert_not_run(res, marks):
 
 @pytest.mark.parametrize("which", ["static", "qemu"])
 def test_static_binary_never_imports_planted_code(which, ns, planted):
-    build = qemu_build() if which == "qemu" else static_build()
+    tested = build(which)
     cwd, env, marks, ppath = planted
     env = dict(env, PYTHONPATH=str(ppath))
-    h = ns.helper()
+    h = ns.holder()
     _, port = h.open("tcp", 4, "127.0.0.1")
     for args, rc in [((port,), 0), ((port + 1 if port < 65535 else 1,), 1), (("--help",), 0),
                      (("x",), 1), ((port, "--debug"), 0)]:
-        res = ns_run(ns, build.argv("TCP", *args), env=env, cwd=str(cwd))
+        res = ns.run(tested.argv("TCP", *args), env, cwd=str(cwd))
         assert res.rc == rc, (args, res)
         assert_not_run(res, marks)
-    res = ns_run(ns, build.argv("UDP6", "53"), env=env, cwd=str(cwd), uid=65534)
+    res = ns.run(tested.argv("UDP6", "53"), env, cwd=str(cwd), uid=65534)
     assert res.rc == 1 and "not listening" in res.err, res
     assert_not_run(res, marks)
 
@@ -81,29 +80,27 @@ def test_console_scripts_ignore_cwd_and_home(ns, planted):
     and PYTHONSTARTUP-like variables are CPython's documented behaviour:
     whoever sets the environment of a CPython program can run code in it.
     The static binary is the one for untrusted environments.)"""
-    script = Path(sys.executable).parent / "TCP"
-    if not script.exists():
-        pytest.skip("console scripts not installed next to %s" % sys.executable)
+    script = build("cpython").path("TCP")
     cwd, env, marks, _ = planted
-    h = ns.helper()
+    h = ns.holder()
     _, port = h.open("tcp", 4, "127.0.0.1")
     for args, rc in [((port,), 0), (("x",), 1), ((port, "--debug"), 0)]:
-        res = ns_run(ns, [str(script)] + [str(a) for a in args], env=env, cwd=str(cwd))
+        res = ns.run([script, *args], env, cwd=str(cwd))
         assert res.rc == rc, (args, res)
         assert_not_run(res, marks)
 
 
 def test_static_binary_under_another_name_is_not_an_interpreter(tmp_path, planted):
-    """SPEC: the tool is chosen by the name it was started as. A copy under
+    """The tool is chosen by the name it was started as (README, Usage). A copy under
     another name (tcp-check, healthcheck) must say so and exit 1, like the
     console scripts do, not turn into a MicroPython interpreter that runs
     files named on the command line (exit 2 when they are missing) or
     imports from the working directory, MICROPYPATH or ~/.micropython."""
-    build = static_build()
+    static = build("static")
     cwd, env, marks, _ = planted
     for name in ("tcp-check", "healthcheck"):
         copy = tmp_path / name
-        shutil.copy(build.path("TCP"), copy)
+        shutil.copy(static.path("TCP"), copy)
         for args in (["80"], ["-c", "import main"], ["main.py"], []):
             proc = subprocess.run([str(copy)] + args, capture_output=True, text=True, env=env, cwd=str(cwd),
                                   stdin=subprocess.DEVNULL, timeout=20)
@@ -127,7 +124,7 @@ NETLINK_SOCKET = "socket(AF_NETLINK, SOCK_RAW, NETLINK_SOCK_DIAG)"
 
 
 def strace(ns, argv, env, cwd, out):
-    cmd = ["ip", "netns", "exec", ns.name, "strace", "-f", "-qq", "-s", "200", "-o", str(out)] + argv
+    cmd = ns.prefix + ["strace", "-f", "-qq", "-s", "200", "-o", str(out)] + argv
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd, timeout=30)
     calls = []
     for line in out.read_text().splitlines():
@@ -140,19 +137,18 @@ def strace(ns, argv, env, cwd, out):
 @pytest.mark.parametrize("backend", ["auto", "netlink", "proc"])
 @pytest.mark.parametrize("tool", ["TCP", "UDP6"])
 def test_static_binary_touches_only_what_it_needs(tool, backend, ns, planted, tmp_path):
-    if not shutil.which("strace"):
-        missing("strace is not installed")
-    build = static_build()
+    require("strace")
+    static = build("static")
     cwd, env, marks, ppath = planted
     env = dict(env, PYTHONPATH=str(ppath))
     if backend != "auto":
         env["HEALTHCHECK_BACKEND"] = backend
-    h = ns.helper()
+    h = ns.holder()
     if tool == "TCP":
         _, port = h.open("tcp", 4, "0.0.0.0")
     else:
         _, port = h.open("udp", 6, "::")
-    proc, calls = strace(ns, build.argv(tool, port, "--debug"), env, str(cwd), tmp_path / "trace")
+    proc, calls = strace(ns, static.argv(tool, port, "--debug"), env, str(cwd), tmp_path / "trace")
     assert proc.returncode == 0, proc.stderr
     names = {name for name, _ in calls}
     files, sockets, problems = set(), [], []
@@ -160,7 +156,7 @@ def test_static_binary_touches_only_what_it_needs(tool, backend, ns, planted, tm
         if name in FILE_CALLS:
             m = re.search(r'"([^"]*)"', args)
             path = m.group(1) if m else args
-            if name == "execve" and path == str(build.path(tool)):
+            if name == "execve" and path == str(static.path(tool)):
                 continue
             files.add(path)
         elif name == "socket":
@@ -187,17 +183,16 @@ def test_static_binary_reads_proc_tables_in_chunks(ns, tmp_path):
     """MicroPython reads an iterated file one byte per read(2): 15 million
     system calls (5 s here) for 100,000 sockets. The tables are read in
     64 KB chunks instead (procnet.scan_table)."""
-    if not shutil.which("strace"):
-        missing("strace is not installed")
-    build = static_build()
-    h = ns.helper()
+    require("strace")
+    static = build("static")
+    h = ns.holder()
     sid, port = h.open("tcp", 4, "127.0.0.1")
     h.establish(sid, 300)
-    size = len(subprocess.run(["ip", "netns", "exec", ns.name, "cat", "/proc/net/tcp"], capture_output=True).stdout)
+    size = len(ns.run(["cat", "/proc/net/tcp"]).out)
     assert size > 40000
     out = tmp_path / "trace"
-    cmd = ["ip", "netns", "exec", ns.name, "strace", "-qq", "-e", "trace=read", "-o", str(out)]
-    proc = subprocess.run(cmd + build.argv("TCP", port + 1 if port < 65535 else 1),
+    cmd = ns.prefix + ["strace", "-qq", "-e", "trace=read", "-o", str(out)]
+    proc = subprocess.run(cmd + static.argv("TCP", port + 1 if port < 65535 else 1),
                           env=clean_env(HEALTHCHECK_BACKEND="proc"), capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1 and "not listening" in proc.stderr, proc
     reads = out.read_text().count("read(")
