@@ -1,4 +1,4 @@
-# healthcheck: TCP, UDP, TCP6, UDP6 as one static binary (+3 symlinks), in an
+# healthcheck: TCP, UDP, TCP6, UDP6, UNIX as one static binary (+ symlinks), in an
 # image that holds nothing else. Use it as a source for COPY:
 #
 #     COPY --from=healthcheck:latest /healthcheck /healthcheck
@@ -40,13 +40,14 @@ FROM scratch
 ARG VERSION=0.1.0
 ARG SOURCE=
 LABEL org.opencontainers.image.title="healthcheck" \
-      org.opencontainers.image.description="TCP, UDP, TCP6, UDP6: exit 0 if a port is listening inside the container, 1 otherwise. One static binary, no shell or libc needed." \
+      org.opencontainers.image.description="TCP, UDP, TCP6, UDP6, UNIX: exit 0 if a port or unix socket is listening inside the container, 1 otherwise. One static binary, no shell or libc needed." \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.licenses="MIT" \
       org.opencontainers.image.version="${VERSION}"
 COPY --from=build /out/healthcheck/ /healthcheck/
 USER 65534:65534
-# `docker run --rm --network container:APP healthcheck:latest 8080` checks
-# APP's port from outside; use --entrypoint /healthcheck/UDP (etc.) for the others.
-ENTRYPOINT ["/healthcheck/TCP"]
+# The entrypoint takes the tool as its first argument:
+# `docker run --rm --network container:APP healthcheck:latest TCP 8080` checks
+# APP's port from outside.
+ENTRYPOINT ["/healthcheck/healthcheck"]
 CMD ["--help"]

@@ -5,7 +5,7 @@
 #
 #   static/static.sh ARCH OUTDIR        ARCH: amd64 | arm64
 #
-# Result: OUTDIR/TCP (static ELF) and OUTDIR/{UDP,TCP6,UDP6} -> TCP symlinks.
+# Result: OUTDIR/TCP (static ELF) and OUTDIR/{UDP,TCP6,UDP6,UNIX,healthcheck} -> TCP symlinks.
 #
 # Environment (all optional):
 #   HEALTHCHECK_SRC    directory holding the healthcheck/ package (default: src/)
@@ -149,10 +149,10 @@ BIN=$WORK/ports/unix/$BUILD/micropython
 
 # --- install ------------------------------------------------------------------
 mkdir -p "$OUT"
-rm -f "$OUT/TCP" "$OUT/UDP" "$OUT/TCP6" "$OUT/UDP6" "$OUT/TCP.tmp"
+rm -f "$OUT/TCP" "$OUT/UDP" "$OUT/TCP6" "$OUT/UDP6" "$OUT/UNIX" "$OUT/healthcheck" "$OUT/TCP.tmp"
 if [ "$ARCH" = "$HOST" ]; then $STRIP "$OUT/TCP.tmp" "$BIN"; else $STRIP "$BIN" "$OUT/TCP.tmp"; fi
 chmod 0755 "$OUT/TCP.tmp"
 mv "$OUT/TCP.tmp" "$OUT/TCP"
-for t in UDP TCP6 UDP6; do ln -s TCP "$OUT/$t"; done
+for t in UDP TCP6 UDP6 UNIX healthcheck; do ln -s TCP "$OUT/$t"; done
 size=$(wc -c < "$OUT/TCP")
-echo "$OUT/TCP ($ARCH): $size bytes ($(( (size + 1023) / 1024 )) KiB); UDP TCP6 UDP6 -> TCP"
+echo "$OUT/TCP ($ARCH): $size bytes ($(( (size + 1023) / 1024 )) KiB); UDP TCP6 UDP6 UNIX healthcheck -> TCP"

@@ -29,7 +29,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI") == "true"
-TOOLS = ("TCP", "UDP", "TCP6", "UDP6")
+TOOLS = ("TCP", "UDP", "TCP6", "UDP6", "UNIX")
+LINKS = TOOLS[1:] + ("healthcheck",)  # the symlinks to TCP in dist/ and the image
 V4_ADDR, V4_PEER = "10.77.0.1", "10.77.0.2"
 V6_ADDR, V6_PEER = "fd77::1", "fd77::2"
 
@@ -202,7 +203,7 @@ class Holder:
 
 # ---------------------------------------------------------------- builds
 class Build:
-    """One build of the four tools: bin_dir holds TCP, UDP, TCP6, UDP6;
+    """One build of the tools: bin_dir holds TCP and the LINKS;
     wrapper is an argv prefix (qemu-user); static marks the one-file binary."""
 
     def __init__(self, name, bin_dir, wrapper=(), static=False):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import TOOLS, missing
+from tests.harness import LINKS, TOOLS, missing
 
 from .conftest import is_static_elf
 
@@ -32,15 +32,15 @@ def _lines(b: bytes) -> list[str]:
 
 # --------------------------------------------------------------- image content
 
-def test_image_holds_only_the_four_tools(image_files: dict[str, tarfile.TarInfo]):
+def test_image_holds_only_the_binary_and_its_links(image_files: dict[str, tarfile.TarInfo]):
     paths = set(image_files)
-    want = {"healthcheck"} | {f"healthcheck/{t}" for t in TOOLS}
+    want = {"healthcheck", "healthcheck/TCP"} | {f"healthcheck/{t}" for t in LINKS}
     assert paths == want, f"unexpected image content: extra {sorted(paths - want)}, missing {sorted(want - paths)}"
     assert image_files["healthcheck"].isdir()
     tcp = image_files["healthcheck/TCP"]
     assert tcp.isfile(), "healthcheck/TCP must be the regular file (the static binary)"
     assert tcp.mode & 0o111 == 0o111, f"healthcheck/TCP not executable by everyone: {oct(tcp.mode)}"
-    for t in ("UDP", "TCP6", "UDP6"):
+    for t in LINKS:
         m = image_files[f"healthcheck/{t}"]
         assert m.issym(), f"healthcheck/{t} should be a symlink to TCP"
         target = posixpath.normpath(posixpath.join("/healthcheck", m.linkname))
@@ -118,6 +118,19 @@ def test_in_listener_namespace(docker, image, listener, tool, port, want):
         assert len(_lines(cp.stdout)) <= 1 and cp.stderr.strip() == b"", (cp.stdout, cp.stderr)
     else:
         assert len(_lines(cp.stderr)) == 1 and cp.stdout.strip() == b"", (cp.stdout, cp.stderr)
+
+
+def test_entrypoint_takes_the_tool_first(docker, image, listener):
+    """`docker run IMAGE UDP 67`, `--network container:APP IMAGE TCP 8080`
+    (README, In a Docker image): the entrypoint is /healthcheck/healthcheck."""
+    for args, want in ((["UDP", str(UDP_PORT)], 0), (["tcp", str(TCP_PORT)], 0), (["TCP", str(CLOSED_PORT)], 1)):
+        cp = docker.run("run", *HARDENED, "--network", f"container:{listener}", image, *args)
+        assert cp.returncode == want, (args, cp.stdout, cp.stderr)
+        assert args[0].upper().encode() in (cp.stdout if want == 0 else cp.stderr)
+    cp = docker.run("run", *HARDENED, "--network", "none", image)
+    assert cp.returncode == 0 and b"TCP, UDP, TCP6, UDP6, UNIX" in cp.stdout, (cp.stdout, cp.stderr)
+    cp = docker.run("run", *HARDENED, "--network", "none", image, "--version")
+    assert cp.returncode == 0 and b"MicroPython" in cp.stdout, (cp.stdout, cp.stderr)
 
 
 def test_port_list_in_listener_namespace(docker, image, listener):

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests import harness
-from tests.harness import TOOLS, require, run
+from tests.harness import LINKS, require, run
 
 HERE = Path(__file__).resolve().parent
 
@@ -92,7 +92,7 @@ class Jail:
     namespace (inside network namespace `ns`, if given):
 
     - a tmpfs root, remounted read-only: no /tmp, /dev, /etc, /home
-    - the static build: only /healthcheck/{TCP,UDP,TCP6,UDP6}, like the
+    - the static build: only /healthcheck/TCP and its links, like the
       FROM scratch image; the CPython build: /usr (and /lib links) plus the
       interpreter, venv and package directories, bound read-only
     - proc: "full" (a /proc of the network namespace), "none" (nothing
@@ -121,7 +121,7 @@ class Jail:
         if self.build.static:
             lines.append("mkdir -p $R/healthcheck")
             lines.append("cp %s $R/healthcheck/TCP" % shlex.quote(str(self.build.path("TCP").resolve())))
-            lines += ["ln -s TCP $R/healthcheck/%s" % t for t in TOOLS[1:]]
+            lines += ["ln -s TCP $R/healthcheck/%s" % t for t in LINKS]
             if self.build.wrapper:
                 qemu = self.build.wrapper[0]
                 lines.append("mkdir -p $R%s && cp %s $R%s" % (
