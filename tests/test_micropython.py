@@ -7,25 +7,18 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.harness import ROOT, build
+
 RUNNER = ROOT / "tests" / "unit" / "run.py"
-ARCH = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True).stdout.strip() or "amd64"
-BIN_DIR = Path(os.environ.get("HEALTHCHECK_BIN_DIR") or ROOT / "dist" / ("linux-" + ARCH) / "healthcheck")
 
 
 @pytest.fixture(scope="module")
 def micropython(tmp_path_factory):
-    binary = BIN_DIR / "TCP"
-    if not binary.exists() or binary.read_bytes()[:4] != b"\x7fELF":
-        if os.environ.get("CI") == "true":
-            pytest.fail("no static binary at %s (make dist)" % binary)
-        pytest.skip("no static binary at %s (make dist)" % binary)
     path = tmp_path_factory.mktemp("mpy") / "hc-micropython"  # the one name that is not tool mode
-    shutil.copy(binary, path)
+    shutil.copy(build("static").path("TCP"), path)
     return path
 
 
