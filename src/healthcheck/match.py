@@ -8,7 +8,7 @@ decide from the records (v6only unknown) it leaves for decide.py to settle.
 """
 
 from .addr import V4_ANY, V6_ANY, format_addr, is_wildcard, unmap_v4
-from .kernel_abi import AF_INET, AF_INET6, SOCK_DGRAM, TCP_CLOSE, TCP_LISTEN, state_name
+from .kernel_abi import AF_INET, AF_INET6, IPPROTO_TCP, SOCK_DGRAM, TCP_CLOSE, TCP_LISTEN, state_name
 
 UNSURE = None  # judge()'s answer when only the socket's unknown v6only decides
 
@@ -27,12 +27,14 @@ def judge(query, rec):
     tool = query.tool
     if rec.proto != tool.proto:
         return False, "other protocol"
+    if rec.rport or not is_wildcard(rec.raddr):
+        if tool.proto == IPPROTO_TCP:
+            return False, "state %s: a connection, not the listener" % state_name(rec.state)
+        return False, "connected to a peer: a client, not a listener"
     if rec.state != tool.state:
         if rec.state == TCP_CLOSE and tool.state == TCP_LISTEN:
             return False, "state CLOSE: bound but not listening"
         return False, "state %s, not %s" % (state_name(rec.state), state_name(tool.state))
-    if rec.rport or not is_wildcard(rec.raddr):
-        return False, "connected to a peer: a client, not a listener"
 
     # The local address this socket accepts on, in the question's family.
     via = ""

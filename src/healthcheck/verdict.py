@@ -56,6 +56,10 @@ class Verdict:
             if res.near_miss is not None:
                 rec, why = res.near_miss
                 text += " (%s: %s)" % (_where(rec), why)
+            elif res.port is None and res.candidates == 0:
+                text += " (%s)" % ("no socket in this network namespace is bound to this file: a stale "
+                                   "socket file, or one bound in another namespace"
+                                   if query.unix_name[:1] != b"\0" else "no socket has this name here")
         if len(down) > 1:
             text += "; also not: %s" % ",".join([str(r.port) for r in down[1:]])
         return text
