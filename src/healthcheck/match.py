@@ -11,6 +11,10 @@ from .addr import V4_ANY, V6_ANY, format_addr, is_wildcard, unmap_v4
 from .kernel_abi import AF_INET, AF_INET6, IPPROTO_TCP, SOCK_DGRAM, TCP_CLOSE, TCP_LISTEN, state_name
 
 UNSURE = None  # judge()'s answer when only the socket's unknown v6only decides
+# The least receive memory the kernel charges for one datagram (a 1-byte one
+# over loopback takes 832 bytes on Linux 6): with less room than this left, a
+# UDP socket drops whatever comes next (__udp_enqueue_schedule_skb).
+MIN_DATAGRAM_MEMORY = 768
 
 
 def is_loopback(addr):
@@ -104,8 +108,8 @@ def judge_unix(query, rec, identity):
 def queue_full(rec, somaxconn=None):
     """(why the socket cannot take the next client or datagram, or None;
     whether its queue could be judged at all). The kernel drops at queue >
-    limit for a listener (its sk_acceptq_is_full) and at memory in use >=
-    buffer for UDP. Where the limit is unknown (/proc), a listener's queue
+    limit for a listener (its sk_acceptq_is_full) and, for UDP, when the
+    memory in use plus the datagram's would pass the buffer. Where the limit is unknown (/proc), a listener's queue
     above net.core.somaxconn (the cap of every limit) is still certainly
     full. Unix datagram sockets are not judged."""
     if rec.state == TCP_LISTEN:
@@ -124,7 +128,7 @@ def queue_full(rec, somaxconn=None):
         return None, True  # a unix datagram socket
     if rec.limit is None:
         return None, False
-    if rec.queue >= rec.limit:
+    if rec.queue + MIN_DATAGRAM_MEMORY > rec.limit:
         return "receive buffer full (%d/%d bytes): the server is not reading" % (rec.queue, rec.limit), True
     return None, True
 

@@ -57,9 +57,7 @@ class Verdict:
                 rec, why = res.near_miss
                 text += " (%s: %s)" % (_where(rec), why)
             elif res.port is None and res.candidates == 0:
-                text += " (%s)" % ("no socket in this network namespace is bound to this file: a stale "
-                                   "socket file, or one bound in another namespace"
-                                   if query.unix_name[:1] != b"\0" else "no socket has this name here")
+                text += " (%s)" % _no_unix_socket(query, self.backend)
         if len(down) > 1:
             text += "; also not: %s" % ",".join([str(r.port) for r in down[1:]])
         return text
@@ -83,6 +81,15 @@ class Verdict:
 
     def __repr__(self):
         return "Verdict(ok=%r, %r)" % (self.ok, self.reason)
+
+
+def _no_unix_socket(query, backend):
+    if query.unix_name[:1] == b"\0":
+        return "no socket has this name here"
+    if backend and backend.startswith("/proc"):
+        return "no socket is bound to this name in /proc/net/unix, which shows names, not files"
+    return "no socket in this network namespace is bound to this file: a stale socket file, or one " \
+           "bound in another namespace"
 
 
 def _where(rec):

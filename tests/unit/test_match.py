@@ -134,6 +134,8 @@ ACCEPTING = [
     (tcp("0.0.0.0", queue=5000, limit=None), False),    # above somaxconn (4096): certainly full
     (udp("0.0.0.0", queue=0, limit=212992), True),
     (udp("0.0.0.0", queue=212992, limit=212992), False),
+    (udp("0.0.0.0", queue=3840, limit=4096), False),      # no room for one more datagram
+    (udp("0.0.0.0", queue=3328, limit=4096), True),
     (udp("0.0.0.0", queue=9000, limit=None), True),
 ]
 
