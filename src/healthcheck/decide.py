@@ -97,7 +97,7 @@ def decide(query, backend=None, explain=False, proc_root="/proc",
 
     problem = None
     if tool.family == AF_INET6 and query.addr is None:
-        on, note = namespace.ipv6_enabled(proc_root)
+        on, note = namespace.ipv6_enabled(proc_root, not name.startswith("/proc"))
         notes.append(note)
         if on is False:
             problem = "IPv6 is off in this network namespace: it has no IPv6 address"

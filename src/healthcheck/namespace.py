@@ -69,26 +69,28 @@ def address_present(family, addr):
         sock.close()
 
 
-def ipv6_enabled(proc_root="/proc"):
+def ipv6_enabled(proc_root="/proc", netlink_ok=True):
     """(True | False | None, note): does this namespace have an IPv6
-    address at all? Asked through rtnetlink (RTM_GETADDR), else
-    /proc/net/if_inet6; None when neither answers."""
-    from . import netlink
+    address at all? Asked through rtnetlink (RTM_GETADDR) where netlink
+    answered, else from /proc/net/if_inet6; None when neither answers."""
+    note = None
+    if netlink_ok:
+        from . import netlink
 
-    def decode(payload):
-        return True if payload[:1] == bytes([AF_INET6]) else None  # other families: dropped
+        def decode(payload):
+            return True if payload[:1] == bytes([AF_INET6]) else None  # other families: dropped
 
-    try:
-        sock = netlink.open_socket(netlink.NETLINK_ROUTE)
         try:
-            request = netlink.build_message(RTM_GETADDR, struct.pack("@BBBBI", AF_INET6, 0, 0, 0, 0), 1)
-            for _ in netlink.dump(sock, request, 1, RTM_NEWADDR, decode):
-                return True, "IPv6 addresses: yes (rtnetlink)"
-            return False, "IPv6 addresses: none (rtnetlink)"
-        finally:
-            sock.close()
-    except KernelError as err:  # incl. Refused
-        note = "rtnetlink: %s" % err
+            sock = netlink.open_socket(netlink.NETLINK_ROUTE)
+            try:
+                request = netlink.build_message(RTM_GETADDR, struct.pack("@BBBBI", AF_INET6, 0, 0, 0, 0), 1)
+                for _ in netlink.dump(sock, request, 1, RTM_NEWADDR, decode):
+                    return True, "IPv6 addresses: yes (rtnetlink)"
+                return False, "IPv6 addresses: none (rtnetlink)"
+            finally:
+                sock.close()
+        except KernelError as err:  # incl. Refused
+            note = "rtnetlink: %s" % err
     path = proc_root + "/net/if_inet6"
     try:
         with open(path) as f:
@@ -97,7 +99,7 @@ def ipv6_enabled(proc_root="/proc"):
     except OSError as err:
         if errno_of(err) == ENOENT:
             return False, "no %s: IPv6 is off" % path
-        return None, "%s; cannot read %s: %s" % (note, path, describe_oserror(err))
+        return None, "%scannot read %s: %s" % (note + "; " if note else "", path, describe_oserror(err))
 
 
 def connect_accepted(addr, port):

@@ -58,6 +58,8 @@ def test_answers_among_a_hundred_thousand_sockets(build, crowded, backend):
     res = ns.run(build.argv("TCP6", ports[0]), env, timeout=120)
     assert res.rc == 1, res
     res = ns.run(build.argv("TCP", ports[1], "--debug"), env, timeout=120)
-    assert res.rc == 1 and "port %d: 0 candidate sockets" % ports[1] in res.err, res
+    # --debug lists what does not count too (every state): bounded, however many
+    assert res.rc == 1 and "state ESTABLISHED: a connection, not the listener" in res.err, res
+    assert "more\n" in res.err and len(res.err) < 20000, res
     print("%s/%s: slowest answer %.2fs" % (build.name, backend, slowest))
     assert slowest < BOUND
