@@ -138,13 +138,18 @@ done
 # never leave stale bytecode in the binary.
 rm -rf "$WORK/ports/unix/$BUILD/frozen_mpy"
 
-log "building MicroPython ($ARCH) with $HC_SRC/healthcheck frozen in"
+# The package as frozen: the modules of a plain check merged into one unit,
+# build_info filled in (static/bundle.py). HEALTHCHECK_REVISION overrides git.
+REVISION=${HEALTHCHECK_REVISION-$(git -C "$REPO" rev-parse --short=12 HEAD 2>/dev/null || true)}
+STAGE=$CACHE/stage-$ARCH
+python3 "$HERE/bundle.py" "$HC_SRC" "$STAGE" "$REVISION" "linux/$ARCH" >&2
+log "building MicroPython ($ARCH) with $HC_SRC/healthcheck frozen in (staged in $STAGE)"
 make -s -C "$WORK/ports/unix" -j"$JOBS" \
     VARIANT_DIR="$VARIANT" BUILD="$BUILD" \
     CC="$CC" STRIP= SIZE=true $MAKE_ARCH \
     CFLAGS_EXTRA="$LTO" LDFLAGS_EXTRA="-static $LTO -Os" \
     MICROPY_MPYCROSS="$WORK/mpy-cross/build/mpy-cross" \
-    MICROPY_MANIFEST_HEALTHCHECK_SRC="$HC_SRC" >&2
+    MICROPY_MANIFEST_HEALTHCHECK_SRC="$STAGE" >&2
 BIN=$WORK/ports/unix/$BUILD/micropython
 
 # --- install ------------------------------------------------------------------

@@ -42,9 +42,12 @@ def test_frozen_modules_are_the_ones_imported(micropython, tmp_path):
     # Nothing named healthcheck on disk next to the script or in the working
     # directory: an import that works comes from the frozen modules.
     script = tmp_path / "where.py"
-    script.write_text("import sys, healthcheck.cli\nprint(healthcheck.cli.__file__, sys.path)\n")
+    script.write_text("import sys, healthcheck.cli, healthcheck.procnet\n"
+                      "print(healthcheck.cli.__file__, healthcheck.procnet.__file__, sys.path)\n")
     proc = subprocess.run([str(micropython), str(script)], capture_output=True, text=True, timeout=30,
                           cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("healthcheck/cli.py ") and ".frozen" in proc.stdout, proc.stdout
+    # cli is in the bundle of the modules a check runs (static/bundle.py), procnet beside it
+    assert proc.stdout.startswith("healthcheck/__init__.py healthcheck/procnet.py "), proc.stdout
+    assert ".frozen" in proc.stdout, proc.stdout
     assert not (tmp_path / "healthcheck").exists()

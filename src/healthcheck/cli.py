@@ -163,7 +163,7 @@ def main(argv, getenv=None, stdout=None, stderr=None):
             return 0
         if opts.error is not None:
             raise opts.error
-        return check(name, opts, getenv or _getenv, out, err, quiet)
+        return answer(name, opts, getenv or _getenv, out, err, quiet)
     except UsageError as e:
         if not quiet:
             emit(err, "%s: %s" % (label, e))
@@ -203,7 +203,7 @@ def usage(name):
     return (UNIX_USAGE if name == "UNIX" else INET_USAGE) % name + "   (--help for more)"
 
 
-def check(name, opts, getenv, out, err, quiet):
+def answer(name, opts, getenv, out, err, quiet):
     from .decide import decide
     from .query import make_query
 
@@ -270,7 +270,9 @@ def emit(stream, text):
         return
     try:
         stream.write(text + "\n")
-        flush = getattr(stream, "flush", None)
+        # MicroPython writes straight to the descriptor; its flush() is an
+        # fsync() that fails on a pipe: one system call for nothing.
+        flush = getattr(stream, "flush", None) if sys.implementation.name != "micropython" else None
         if flush is not None:
             flush()
     except Exception:

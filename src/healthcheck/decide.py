@@ -8,7 +8,7 @@ The backends are parameters, so the fallback policy is unit-tested with
 recorded tables and without a kernel.
 """
 
-from . import namespace, netlink
+from . import netlink
 from .addr import format_addr
 from .errors import Refused, UsageError, shown
 from .kernel_abi import AF_INET6, AF_UNIX, ALL_STATES, IPPROTO_TCP, TCP_CLOSE, TCP_LISTEN
@@ -53,6 +53,10 @@ def decide(query, backend=None, explain=False, proc_root="/proc",
     notes = []
     tool = query.tool
     identity = None
+    if query.addr is not None or tool.family == AF_UNIX or query.accepting or tool.family == AF_INET6:
+        # Questions of the namespace itself (bind, stat, sysctls, rtnetlink): a
+        # plain IPv4 check needs none of them, and start-up is most of its cost.
+        from . import namespace
     if query.addr is not None:
         present, note = namespace.address_present(tool.family, query.addr)
         if note:
@@ -108,6 +112,8 @@ def _settle(query, res, proc_root, notes):
     """A port whose only candidates are [::] sockets of unknown v6only:
     TCP asks exactly with one loopback connect(); UDP has no such test and
     says that its answer rests on net.ipv6.bindv6only."""
+    from . import namespace
+
     rec, _ = res.unsure
     if query.tool.proto == IPPROTO_TCP:
         accepted, how = namespace.connect_accepted(query.addr, res.port)

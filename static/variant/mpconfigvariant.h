@@ -69,4 +69,4 @@
 #define MICROPY_OPT_COMPUTED_GOTO (1)
 // Our modules define 10 to 40 names each: start module dicts big enough to
 // skip most of the rehashing on import (~700 rehashes per check otherwise).
-#define MICROPY_MODULE_DICT_SIZE (32)
+#define MICROPY_MODULE_DICT_SIZE (256)

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Stage the package for freezing: the modules every check runs merged into
+one frozen unit, the package's __init__.py.
+
+    static/bundle.py SRC_DIR STAGE_DIR [REVISION] [PLATFORM]
+
+SRC_DIR holds healthcheck/ (one module per step, as written); STAGE_DIR gets a
+healthcheck/ whose __init__.py is the HOT modules concatenated in dependency
+order, with the relative imports between them removed, and the other (cold)
+modules copied as they are. build_info.py's values are filled in.
+
+Why: in the static binary most of a check's time was MicroPython importing
+13 small modules — about 140 import operations, each interning a dotted name
+through the qstr pools (static/README.md has the measurements). One module
+does the same work with no import machinery. The source layout stays as it
+is; this runs only at build time, and the whole test suite runs against the
+result.
+
+How the merged modules stay modules: the bundle registers itself in
+sys.modules under every hot module's name (so `from .addr import only` in a
+cold module, and `import healthcheck.cli` in the binary's entry point, find
+it) and binds each hot module's name to itself (so `netlink.fetch` works).
+That needs every module-level name of the hot modules to be unique, which
+this script checks: a clash fails the build.
+"""
+
+import ast
+import shutil
+import sys
+from pathlib import Path
+
+PACKAGE = "healthcheck"
+# The modules a plain check runs, in dependency order; __init__ comes first.
+HOT = ["__init__", "kernel_abi", "errors", "addr", "tools", "build_info", "record", "query", "verdict",
+       "match", "netlink", "decide", "cli"]
+
+
+def fail(message):
+    sys.exit("bundle.py: " + message)
+
+
+def defined_names(tree):
+    """Module-level names a module defines (assignments, defs, classes, imports)."""
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                for sub in ast.walk(target):
+                    if isinstance(sub, ast.Name):
+                        names.add(sub.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            if isinstance(node, ast.ImportFrom) and node.level == 1 and hot_source(node):
+                continue  # removed from the bundle
+            for alias in node.names:
+                names.add((alias.asname or alias.name).split(".")[0])
+        elif isinstance(node, ast.If):  # e.g. the choice of socket module
+            names |= defined_names(ast.Module(body=node.body + node.orelse, type_ignores=[]))
+    return names
+
+
+def hot_source(node):
+    """True when an ImportFrom (level 1) takes from the bundle: `from .hot
+    import x`, `from . import hot` or `from . import __version__`."""
+    if node.module:
+        return node.module in HOT
+    return all(alias.name in HOT or alias.name == "__version__" for alias in node.names)
+
+
+def strip_imports(text, tree, name):
+    """The module's text without its relative imports of hot modules (at any
+    depth); each becomes `pass`, so a block that held only imports stays valid."""
+    lines = text.splitlines(keepends=True)
+    drop = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            if not hot_source(node):
+                if node.module is None and any(a.name in HOT for a in node.names):
+                    fail("%s.py: `from . import` mixes hot and cold modules: split it" % name)
+                continue
+            for alias in node.names:
+                if alias.asname and alias.asname != alias.name:
+                    fail("%s.py: `import ... as` from a hot module cannot be bundled" % name)
+            drop.append((node.lineno, node.end_lineno, node.col_offset))
+    for start, end, col in sorted(drop, reverse=True):
+        # keep the statement's place (a function may have nothing else): `pass` at its indent
+        lines[start - 1:end] = [" " * col + "pass\n"]
+    return "".join(lines)
+
+
+def main(argv):
+    if len(argv) < 3:
+        fail("usage: bundle.py SRC_DIR STAGE_DIR [REVISION] [PLATFORM]")
+    src, stage = Path(argv[1]) / PACKAGE, Path(argv[2]) / PACKAGE
+    revision = argv[3] if len(argv) > 3 and argv[3] else None
+    platform = argv[4] if len(argv) > 4 and argv[4] else None
+    modules = sorted(p.stem for p in src.glob("*.py"))
+    missing = [m for m in HOT if m not in modules]
+    if missing:
+        fail("hot modules not in %s: %s" % (src, ", ".join(missing)))
+    if stage.exists():
+        shutil.rmtree(stage)
+    stage.mkdir(parents=True)
+
+    owner = {}
+    parts = ['"""healthcheck, bundled for the static build by static/bundle.py from %s."""\n\n'
+             "import sys as _sys\n\n_bundle = _sys.modules[__name__]\n" % ", ".join(HOT)]
+    aliases = len(parts)
+    for name in HOT:
+        text = (src / (name + ".py")).read_text()
+        if name == "build_info":
+            text = "REVISION = %r\nPLATFORM = %r\n" % (revision, platform)
+        tree = ast.parse(text)
+        for defined in sorted(defined_names(tree)):
+            if defined in owner and defined not in ("struct", "sys"):
+                fail("%r is defined by both %s.py and %s.py: rename one" % (defined, owner[defined], name))
+            owner[defined] = name
+        parts.append("\n# ---- %s.py\n%s" % (name, strip_imports(text, tree, name)))
+    # Every hot module is this module, before any of their code runs; a name
+    # that a module also defines (match.match) is that definition, as in
+    # `from .match import match`.
+    parts[aliases:aliases] = ['_sys.modules["%s.%s"] = _bundle\n' % (PACKAGE, name) for name in HOT[1:]] + \
+        ["%s = _bundle\n" % name for name in HOT[1:] if name not in owner]
+    (stage / "__init__.py").write_text("".join(parts))
+    for name in modules:
+        if name not in HOT:
+            shutil.copy(src / (name + ".py"), stage / (name + ".py"))
+    print("bundle.py: %d hot modules into %s/__init__.py, %d cold ones beside it"
+          % (len(HOT), stage, len(modules) - len(HOT)))
+
+
+if __name__ == "__main__":
+    main(sys.argv)
