@@ -47,8 +47,8 @@ def make_plot(jpath, png, notes):
 
 
 # ---------------------------------------------------------------- report
-ORDER = ["static", "static-proc", "static-closed", "static-proc-closed", "cpython", "cpython-clean", "ss",
-         "floor", "floor-bc", "empty"]
+ORDER = ["static", "static-closed", "static-proc", "static-proc-closed", "cpython", "cpython-clean", "ss",
+         "floor", "floor-closed", "floor-bc", "connect", "connect-closed", "empty"]
 
 
 def fmt_ms(v):
@@ -57,6 +57,25 @@ def fmt_ms(v):
 
 def fmt_ratio(x):
     return "%.2f×" % x if x < 10 else "%.1f×" % x if x < 100 else "{:,.0f}×".format(x)
+
+
+def goal_lines(r, keys):
+    """The performance goal, as read from this run (reported, not asserted)."""
+    tcp = r["tcp"]
+    lines = []
+    for ours, floor, what in (("tcp-static", "tcp-floor", "listening port"),
+                              ("tcp-static-closed", "tcp-floor-closed", "closed port")):
+        ratios = [tcp[ours][str(k)]["median"] / tcp[floor][str(k)]["median"] for k in keys
+                  if str(k) in tcp.get(ours, {}) and str(k) in tcp.get(floor, {})]
+        if ratios:
+            lines.append("- Static binary vs the C netlink floor, %s: %s to %s (goal: at most 1.5×)" % (
+                what, fmt_ratio(min(ratios)), fmt_ratio(max(ratios))))
+    conn = [tcp["tcp-static"][str(k)]["median"] / tcp["tcp-connect"][str(k)]["median"] for k in keys
+            if str(k) in tcp.get("tcp-connect", {}) and str(k) in tcp.get("tcp-static", {})]
+    if conn:
+        lines.append("- Static binary vs the C connect() probe, listening port: %s to %s (goal: below 1×)" % (
+            fmt_ratio(min(conn)), fmt_ratio(max(conn))))
+    return lines + [""] if lines else []
 
 
 def render_markdown(r, png):
@@ -74,7 +93,8 @@ def render_markdown(r, png):
     L.append("- Load average (1, 5, 15 min) at start: %s; at end: %s (other work on the machine adds "
              "noise: compare medians, read the spread)" % (
                  " ".join(m.get("load", ["?"])), " ".join(r.get("load_end", ["?"]))))
-    L.append("- Floors compiled with %s (`bench/floor_netlink.c`, `bench/floor_empty.c`)"
+    L.append("- Floors compiled with %s (`bench/floor_netlink.c`, `bench/floor_empty.c`, "
+             "`bench/floor_connect.c`)"
              % r.get("floor_compiler"))
     L.append("- Each check runs inside a fresh network namespace holding a TCP listener on `0.0.0.0`, a "
              "dual-stack one on `[::]`, a bound UDP socket and N established loopback TCP connections "
@@ -96,9 +116,9 @@ def render_markdown(r, png):
                 L.append("| %s | %s |" % (r["methods"][k], " | ".join(cell(rows, k))))
 
     def table(group, keys_n, head):
-        floor = r[group].get(FLOOR[group], {})
-
         def median(rows, k):
+            # a check of a closed port is compared with the floor's answer for a closed port
+            floor = r[group].get(FLOOR[group] + ("-closed" if k.endswith("-closed") and group == "tcp" else ""), {})
             cells = []
             for n in keys_n:
                 s = rows[k].get(str(n))
@@ -121,10 +141,14 @@ def render_markdown(r, png):
         L.append("\n</details>\n")
 
     Ns = r["Ns"]
+    other = [k for k in next(iter(r["tcp"].values()), {}) if k.endswith("-other")]
     L.append("## TCP: `TCP PORT` against N established connections\n")
     L.append("Median ms per check (one process each), and in brackets the ratio to the C netlink floor "
-             "at the same N.\n")
-    table("tcp", Ns, ["N = {:,}".format(n) for n in Ns])
+             "at the same N (for a closed port, to the floor's answer for a closed port). The last "
+             "column has no connection in the namespace and N in another one.\n")
+    table("tcp", Ns + other, ["N = {:,}".format(n) for n in Ns] + ["%s in another namespace" % "{:,}".format(
+        int(k.split("-")[0])) for k in other])
+    L.extend(goal_lines(r, Ns + other))
     L.append("Why the rows grow or not: a netlink dump asking only for state LISTEN makes the kernel walk "
              "its listening table alone, whatever N is. `ss -l` asks for LISTEN *and* CLOSE "
              "(`idiag_states=1<<TCP_CLOSE|1<<TCP_LISTEN` under strace), and a CLOSE request makes the "

@@ -43,9 +43,9 @@ from tests.harness import ARCH, ROOT, HarnessError, Netns, clean_env, run  # noq
 BENCH = ROOT / "bench"
 P4, P6, PU, PCLOSED = 18080, 18081, 18082, 18099  # below the ephemeral range
 T0 = time.monotonic()
-SMOKE = dict(Ns=[0, 1000], M=1000, rounds=1, warmup=3, min_runs=5, max_runs=30, budget_s=0.25,
+SMOKE = dict(Ns=[0, 1000], M=1000, other_ns=1000, rounds=1, warmup=3, min_runs=5, max_runs=30, budget_s=0.25,
              inproc_warmup=5, inproc_runs=50, phase_timeout=60, deadline=240)
-FULL = dict(Ns=[0, 1000, 10000, 50000], M=10000, rounds=3, warmup=10, min_runs=40, max_runs=1500,
+FULL = dict(Ns=[0, 1000, 10000, 50000], M=10000, other_ns=10000, rounds=3, warmup=10, min_runs=40, max_runs=1500,
             budget_s=3.0, inproc_warmup=50, inproc_runs=2000, phase_timeout=300, deadline=900)
 
 
@@ -81,7 +81,7 @@ def build_floors(work):
         cc, note = (shutil.which("cc") or "gcc"), "cc -static -O2 (musl-gcc not found: Debian package musl-tools)"
     inc = kernel_header_dir(work)
     out = {}
-    for name in ("floor_netlink", "floor_empty"):
+    for name in ("floor_netlink", "floor_empty", "floor_connect"):
         exe = work / name
         run([cc, "-static", "-O2", "-Wall", "-idirafter", str(inc), "-o", str(exe),
              str(BENCH / (name + ".c"))], timeout=120, check=True)
@@ -119,7 +119,7 @@ def make_methods(floors, notes, user_bin=None):
     dist = ROOT / "dist" / ("linux-" + ARCH) / "healthcheck"
     venv = ROOT / ".venv" / "bin"
     ss = shutil.which("ss")
-    fl, fe = str(floors["floor_netlink"]), str(floors["floor_empty"])
+    fl, fe, fc = str(floors["floor_netlink"]), str(floors["floor_empty"]), str(floors["floor_connect"])
     M = []
 
     def add(key, label, group, exe, args_for, extra_env=None, checks="exit"):
@@ -147,6 +147,12 @@ def make_methods(floors, notes, user_bin=None):
         add(g + "-ss", "ss %s 'sport = :PORT'" % flag, g, ss,
             lambda p, f=flag: [f, "sport = :%d" % p], checks="ss")
         add(g + "-floor", "C floor: netlink query", g, fl, lambda p, pr=proto: [pr, str(p)])
+        add(g + "-floor-closed", "C floor: netlink query, port not listening (exit 1)", g, fl,
+            lambda p, pr=proto: [pr, str(PCLOSED)], checks="closed")
+        if proto == "tcp":  # a connect() says nothing about UDP
+            add(g + "-connect", "C connect() probe (127.0.0.1)", g, fc, lambda p: [str(p)])
+            add(g + "-connect-closed", "C connect() probe, port not listening (exit 1)", g, fc,
+                lambda p: [str(PCLOSED)], checks="closed")
         if proto == "udp":
             add(g + "-floor-bc", "C floor: netlink query + port bytecode filter", g, fl,
                 lambda p: ["udp", str(p), "-b"])
@@ -355,8 +361,23 @@ def time_group(ns, timer, cfg, methods, results, group, key_n, ports):
             group, key_n, m["label"], s["median"], s["p10"], s["p90"], s["runs"]))
 
 
+def measure_other_ns(ns, timer, cfg, methods, results):
+    """TCP with no connection here and `other_ns` established in another namespace: the
+    kernel's tables are shared, the answer must not pay for the neighbours'."""
+    other = Netns(peer=False, name=ns.name + "o")
+    try:
+        h = other.holder()
+        h.establish(h.open("tcp", 4, "127.0.0.1")[0], cfg["other_ns"])
+        key = "%d-other" % cfg["other_ns"]
+        log("%d established connections in namespace %s" % (cfg["other_ns"], other.name))
+        time_group(ns, timer, cfg, methods, results, "tcp", key, [P4, P6])
+    finally:
+        other.delete()
+
+
 def measure(ns, timer, cfg, methods, results, py):
     """Grow the tables to every N in turn and time every method there (UDP at the first N)."""
+    measure_other_ns(ns, timer, cfg, methods, results)
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     per = max(100, min(9000, (hard - 200) // 2)) if hard != resource.RLIM_INFINITY else 9000
     results["pairs_per_holder"] = per
@@ -440,7 +461,7 @@ def main():
         log("namespace %s up" % ns.name)
         results["machine"] = machine_info()
         base = ns.holder()
-        base.open("tcp", 4, "0.0.0.0", P4)
+        base.cmd("accepting %d" % base.open("tcp", 4, "0.0.0.0", P4)[0])  # the connect() probe's handshakes
         base.open("tcp", 6, "::", P6, v6only=0)
         base.open("udp", 4, "0.0.0.0", PU)
         py = str(ROOT / ".venv" / "bin" / "python")

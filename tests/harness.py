@@ -367,6 +367,12 @@ class Served:
         if cmd == "listen":
             self.socks[int(args[0])].listen(int(args[1]) if args[1:] else 4096)
             return ""
+        if cmd == "accepting":  # accept and close every connection, in the background
+            listener = self.socks[int(args[0])]
+            thread = threading.Thread(target=lambda: [c.close() for c, _ in iter(listener.accept, None)])
+            thread.daemon = True
+            thread.start()
+            return ""
         if cmd == "later":
             timer = threading.Timer(float(args[0]), self.handle, [args[1:]])
             timer.daemon = True  # end of input ends the holder, pending or not
@@ -389,6 +395,7 @@ def serve():
       clients ID N       N more connects to ID, never accepted   -> ok N
       flood ID N         N datagrams to ID, never read           -> ok SENT
       listen ID [BACKLOG]; later SECONDS COMMAND...; repeat N COMMAND...; close ID
+      accepting ID       accept (and close) every connection to ID from now on
     End of input closes everything."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
