@@ -28,8 +28,7 @@ class Query:
         self.ports = ports
         self.addr = addr
         self.unix_name = unix_name
-        self.external = external
-        self.accepting = accepting
+        self.external, self.accepting = external, accepting
 
     def subject(self):
         """What the answer is about, for messages: "TCP port 80",

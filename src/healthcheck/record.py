@@ -24,13 +24,10 @@ class SocketRecord:
         self.family = family
         self.proto = proto
         self.state = state
-        self.addr = addr
-        self.port = port
-        self.raddr = raddr
-        self.rport = rport
+        self.addr, self.port = addr, port
+        self.raddr, self.rport = raddr, rport
         self.v6only = v6only
-        self.queue = queue
-        self.limit = limit
+        self.queue, self.limit = queue, limit
 
     def describe(self):
         """One line for --debug: "[::]:8080 LISTEN v6only=0 queue 0/4096"."""
@@ -59,10 +56,8 @@ class UnixRecord:
     def __init__(self, stype, state, name, vfs=None, queue=None, limit=None):
         self.stype = stype
         self.state = state
-        self.name = name
-        self.vfs = vfs
-        self.queue = queue
-        self.limit = limit
+        self.name, self.vfs = name, vfs  # its two identities: the bound name, the socket file
+        self.queue, self.limit = queue, limit
 
     def describe(self):
         from .query import unix_text
