@@ -25,6 +25,7 @@ def check(tool, ports=None, address=None, backend=None, explain=True, external=F
     first socket that counts on each port.
     Returns a Verdict (.ok, .reason, .explain()); raises HealthcheckError.
     """
+    # Imported when called, so `import healthcheck` alone stays cheap.
     from .decide import decide
     from .query import make_query
 

@@ -204,6 +204,7 @@ def usage(name):
 
 
 def answer(name, opts, getenv, out, err, quiet):
+    # Here, not at the top: --help, --version and usage errors need none of it.
     from .decide import decide
     from .query import make_query
 
@@ -216,7 +217,7 @@ def answer(name, opts, getenv, out, err, quiet):
     backend = getenv("HEALTHCHECK_BACKEND")
     explain = opts.debug
     if opts.wait is not None:
-        from .wait import parse_seconds, wait_for
+        from .wait import parse_seconds, wait_for  # --wait only: the clock stays out of a plain check
 
         ms = parse_seconds(opts.wait)
         verdict = wait_for(lambda: decide(query, backend, explain), ms)
@@ -249,7 +250,7 @@ def help_text(name):
 def version_text(name):
     """The version and the build: for the static binary, the source
     revision, MicroPython's version and the platform it was built for."""
-    from . import build_info
+    from . import build_info  # --version only
 
     impl = sys.implementation
     text = "%s (healthcheck) %s" % (name, __version__)
@@ -283,7 +284,7 @@ def _retire(stream):
     # CPython flushes sys.stdout again at exit; a failure there would turn
     # into exit code 120. Point the descriptor at /dev/null instead.
     try:
-        import os
+        import os  # inside the try: a build without os.dup2 still ends with its exit code
 
         fd = stream.fileno()
         null = os.open("/dev/null", os.O_WRONLY)
@@ -295,7 +296,7 @@ def _retire(stream):
 
 def _getenv(key):
     try:
-        import os
+        import os  # inside the try: a MicroPython build without os.getenv still answers
 
         return os.getenv(key)
     except (ImportError, AttributeError):

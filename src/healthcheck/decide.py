@@ -35,7 +35,7 @@ def netlink_records(query, notes, explain):
 def proc_records(query, notes, explain, proc_root):
     """The /proc backend: records for `query` (a generator)."""
     if query.unix_name is not None:
-        from . import procunix
+        from . import procunix  # the UNIX fallback: only where netlink is refused
 
         return procunix.fetch(query.unix_name, notes, proc_root)
     from . import procnet  # imported only when used: start-up is most of a check's cost

@@ -75,7 +75,7 @@ def ipv6_enabled(proc_root="/proc", netlink_ok=True):
     answered, else from /proc/net/if_inet6; None when neither answers."""
     note = None
     if netlink_ok:
-        from . import netlink
+        from . import netlink  # only IPv6 questions come here
 
         def decode(payload):
             return True if payload[:1] == bytes([AF_INET6]) else None  # other families: dropped
@@ -141,7 +141,7 @@ def unix_identity(name):
     problem is why no socket can be listening there, or None."""
     if name[:1] == b"\0":
         return None, None
-    import os
+    import os  # UNIX questions only
 
     try:
         st = os.stat(name.decode())

@@ -60,7 +60,7 @@ class UnixRecord:
         self.queue, self.limit = queue, limit
 
     def describe(self):
-        from .query import unix_text
+        from .query import unix_text  # --debug only
 
         text = "%s %s %s" % (unix_text(self.name) if self.name else "(unbound)",
                              SOCK_TYPE_NAMES.get(self.stype, "type-%d" % self.stype),
