@@ -70,3 +70,10 @@
 // Our modules define 10 to 40 names each: start module dicts big enough to
 // skip most of the rehashing on import (~700 rehashes per check otherwise).
 #define MICROPY_MODULE_DICT_SIZE (32)
+
+// RISC-V: gchelper_generic.c reads the callee-saved registers through
+// register variables, which clang (zig cc) rejects as uninitialized; take
+// them with setjmp, as the port already does for aarch64, ppc64le and s390x.
+#if defined(__riscv)
+#define MICROPY_GCREGS_SETJMP (1)
+#endif
