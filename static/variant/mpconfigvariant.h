@@ -77,3 +77,9 @@
 #if defined(__riscv)
 #define MICROPY_GCREGS_SETJMP (1)
 #endif
+
+// ppc64le: MicroPython's PowerPC NLR (py/nlrpowerpc.c, inline asm written for
+// gcc) crashes at start-up when clang builds it; setjmp/longjmp is portable.
+#if defined(__powerpc__) || defined(__powerpc64__)
+#define MICROPY_NLR_SETJMP (1)
+#endif
