@@ -78,8 +78,9 @@
 #define MICROPY_GCREGS_SETJMP (1)
 #endif
 
-// ppc64le: MicroPython's PowerPC NLR (py/nlrpowerpc.c, inline asm written for
-// gcc) crashes at start-up when clang builds it; setjmp/longjmp is portable.
-#if defined(__powerpc__) || defined(__powerpc64__)
+// ppc64le and 386: MicroPython's NLR for them (py/nlrpowerpc.c, py/nlrx86.c:
+// inline asm written for gcc) crashes at start-up when clang builds it (386:
+// with LTO); setjmp/longjmp is portable.
+#if defined(__powerpc__) || defined(__powerpc64__) || defined(__i386__)
 #define MICROPY_NLR_SETJMP (1)
 #endif
