@@ -11,13 +11,14 @@ HOST_ARCH  := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
 OTHER_ARCH := $(if $(filter amd64,$(HOST_ARCH)),arm64,amd64)
 QEMU_other := $(if $(filter arm64,$(OTHER_ARCH)),qemu-aarch64-static,qemu-x86_64-static)
 
-.PHONY: help deps venv lint test test-py test-static test-docker dist image bench bench-smoke clean
+.PHONY: help deps venv lint test test-py test-static test-docker test-release dist image publish bench bench-smoke clean
 
 help:
 	@echo "make venv         virtualenv with the package (editable) and test tools"
-	@echo "make dist         static binaries: dist/linux-{amd64,arm64}/healthcheck/"
+	@echo "make dist         static binaries for 8 platforms: dist/linux-*/healthcheck/, dist/SHA256SUMS"
 	@echo "make image        healthcheck:latest for this machine's architecture"
-	@echo "make test         everything CI runs: lint, unit, namespaces, static, docker, bench smoke"
+	@echo "make publish      one multi-arch image (8 platforms) to \$$REGISTRY (default: a local one on localhost:5000)"
+	@echo "make test         everything CI runs: lint, unit, namespaces, static, release, docker, bench smoke"
 	@echo "make bench        the full benchmark, written to docs/bench.md and docs/bench.png"
 
 deps:
@@ -49,10 +50,12 @@ test-static: venv dist
 		$(PYTEST) tests/integration \
 		--deselect tests/integration/test_listening.py::test_v6only_socket_option_seen_by_netlink
 
+# SOURCE_DATE_EPOCH: the commit's time, as static/dist.sh uses, so the image's
+# binary is dist's binary.
 image: dist
 	scripts/docker-up.sh
 	scripts/base-image.sh
-	docker build -t healthcheck:latest .
+	docker build --build-arg SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct) -t healthcheck:latest .
 	@docker image ls healthcheck:latest
 	docker run --rm --read-only --network none healthcheck:latest --version
 
@@ -64,7 +67,16 @@ test-docker: venv image
 include bench/Makefile.inc
 bench bench-smoke: venv dist
 
-test: lint test-py test-static bench-smoke test-docker
+# The 8 platforms from dist/ as one multi-arch index (scripts/publish.sh).
+publish: dist
+	$(if $(REGISTRY),REGISTRY=$(REGISTRY)) scripts/publish.sh
+
+# Release checks (tests/release/README.md): every platform's ELF under qemu,
+# a second build from a clone elsewhere, image = dist, the published index.
+test-release: venv dist image
+	$(PYTEST) tests/release
+
+test: lint test-py test-static bench-smoke test-release test-docker
 
 clean:
 	rm -rf dist build static/.cache .pytest_cache .hypothesis
