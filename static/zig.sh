@@ -24,14 +24,14 @@ if [ "$(cat "$ZVENV/.req-ok" 2>/dev/null)" != "$REQ_ID" ]; then
     python3 -c 'import venv, ensurepip' 2>/dev/null || die "python3 cannot make a venv: install the Debian package python3-venv"
     rm -rf "$ZVENV"
     python3 -m venv "$ZVENV" >&2
-    pip="$ZVENV/bin/pip -q --disable-pip-version-check"
+    pip() { "$ZVENV/bin/pip" -q --disable-pip-version-check "$@"; }
     # The kept wheel first (no network); else PyPI, hash-checked all the same.
-    if ! $pip install --no-index --find-links "$WHEELS" --no-deps --require-hashes -r "$REQ" >/dev/null 2>&1; then
+    if ! pip install --no-index --find-links "$WHEELS" --no-deps --require-hashes -r "$REQ" >/dev/null 2>&1; then
         log "downloading ziglang (static/zig-requirements.txt, --require-hashes)"
         mkdir -p "$WHEELS"
-        $pip download --no-deps --require-hashes -r "$REQ" -d "$WHEELS" >&2 \
+        pip download --no-deps --require-hashes -r "$REQ" -d "$WHEELS" >&2 \
             || die "pip download --require-hashes -r $REQ failed"
-        $pip install --no-index --find-links "$WHEELS" --no-deps --require-hashes -r "$REQ" >&2 \
+        pip install --no-index --find-links "$WHEELS" --no-deps --require-hashes -r "$REQ" >&2 \
             || die "pip install --require-hashes -r $REQ failed"
     fi
     echo "$REQ_ID" > "$ZVENV/.req-ok"

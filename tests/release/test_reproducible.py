@@ -38,7 +38,8 @@ def second_build(tmp_path_factory):
         # dist/ was built from these uncommitted files; a clone has the commit
         unavailable("uncommitted changes under src/ or static/; commit them first:\n" + dirty)
     arches = os.environ.get("HEALTHCHECK_REPRO_ARCHES", " ".join(p.arch for p in PLATFORMS)).split()
-    base = tmp_path_factory.mktemp("second build, other path")
+    # (no blank in it: make cannot build MicroPython in a path with one)
+    base = tmp_path_factory.mktemp("second-build-other-path")
     clone = base / "clone"
     subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(REPO), str(clone)], check=True)
     subprocess.run(["git", "checkout", "-q", git("rev-parse", "HEAD")], cwd=clone, check=True)
