@@ -69,7 +69,7 @@ bench bench-smoke: venv dist
 
 # The 8 platforms from dist/ as one multi-arch index (scripts/publish.sh).
 publish: dist
-	$(if $(REGISTRY),REGISTRY=$(REGISTRY)) scripts/publish.sh
+	$(if $(REGISTRY),HEALTHCHECK_REGISTRY=$(REGISTRY)) $(if $(SOURCE),HEALTHCHECK_SOURCE=$(SOURCE)) scripts/publish.sh
 
 # Release checks (tests/release/README.md): every platform's ELF under qemu,
 # a second build from a clone elsewhere, image = dist, the published index.

@@ -3,7 +3,7 @@
 # image per platform of static/platforms, tagged VERSION and latest.
 #
 #   scripts/publish.sh                       # -> localhost:5000/healthcheck (started if needed)
-#   REGISTRY=registry.example/me scripts/publish.sh
+#   HEALTHCHECK_REGISTRY=registry.example/me scripts/publish.sh     (make publish REGISTRY=...)
 #
 # Each image is the Dockerfile's final stage (labels, USER, ENTRYPOINT, CMD
 # taken from it as they are) with dist/linux-ARCH/healthcheck/ copied in
@@ -13,29 +13,29 @@
 # same commit gives the same digests.
 #
 # Environment:
-#   REGISTRY           registry and namespace (default localhost:5000; then
-#                      scripts/registry-up.sh starts Debian's docker-registry)
-#   IMAGE_NAME         default healthcheck
-#   VERSION            default: __version__ of src/healthcheck
-#   SOURCE             org.opencontainers.image.source label (default empty)
-#   SOURCE_DATE_EPOCH  default: the commit's time
-#   DIST               default dist/
-#   REGISTRY_AUTH_FILE buildah's credentials (`buildah login`), for a real registry
+#   HEALTHCHECK_REGISTRY    registry and namespace (default localhost:5000; then
+#                           scripts/registry-up.sh starts Debian's docker-registry)
+#   HEALTHCHECK_IMAGE_NAME  default healthcheck
+#   HEALTHCHECK_VERSION     default: __version__ of src/healthcheck
+#   HEALTHCHECK_SOURCE      org.opencontainers.image.source label (default empty)
+#   HEALTHCHECK_DIST        default dist/
+#   SOURCE_DATE_EPOCH       default: the commit's time
+#   REGISTRY_AUTH_FILE      buildah's own: credentials (`buildah login`) for a real registry
 set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(dirname "$HERE")
-DIST=${DIST:-$REPO/dist}
+DIST=${HEALTHCHECK_DIST:-$REPO/dist}
 PLATFORMS=$REPO/static/platforms
-REGISTRY=${REGISTRY:-localhost:5000}
-IMAGE_NAME=${IMAGE_NAME:-healthcheck}
+REGISTRY=${HEALTHCHECK_REGISTRY:-localhost:5000}
+IMAGE_NAME=${HEALTHCHECK_IMAGE_NAME:-healthcheck}
 CACHE=${HEALTHCHECK_CACHE:-$REPO/static/.cache}
 log() { echo "publish: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 command -v buildah >/dev/null 2>&1 || die "buildah not found (Debian package buildah; scripts/deps.sh installs it)"
-VERSION=${VERSION:-$(sed -n 's/^__version__ *= *"\(.*\)"/\1/p' "$REPO/src/healthcheck/__init__.py")}
-[ -n "$VERSION" ] || die "no __version__ in src/healthcheck/__init__.py; set VERSION"
+VERSION=${HEALTHCHECK_VERSION:-$(sed -n 's/^__version__ *= *"\(.*\)"/\1/p' "$REPO/src/healthcheck/__init__.py")}
+[ -n "$VERSION" ] || die "no __version__ in src/healthcheck/__init__.py; set HEALTHCHECK_VERSION"
 if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
     SOURCE_DATE_EPOCH=$(git -C "$REPO" log -1 --format=%ct 2>/dev/null || echo 0)
 fi
@@ -78,7 +78,7 @@ awk '!/^#/ && NF { print $1, $2 }' "$PLATFORMS" | while read -r arch platform; d
     variant=$(echo "$platform" | cut -s -d/ -f3)
     bh build -q --format oci --platform "$platform" -t "$IMAGE_NAME-$arch" \
         --timestamp "$SOURCE_DATE_EPOCH" \
-        --build-arg VERSION="$VERSION" --build-arg SOURCE="${SOURCE:-}" \
+        --build-arg VERSION="$VERSION" --build-arg SOURCE="${HEALTHCHECK_SOURCE:-}" \
         -f "$work/Containerfile" "$ctx" >/dev/null
     # buildah 1.28 writes variant v7 into the config of any arm image, also
     # with --platform linux/arm/v6 or --variant v6: set the platform again on

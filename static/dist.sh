@@ -4,7 +4,8 @@
 #   static/dist.sh            -> dist/linux-ARCH/healthcheck/{TCP,UDP,TCP6,UDP6}
 #                                for amd64 arm64 386 arm-v6 arm-v7 ppc64le s390x riscv64,
 #                                and dist/SHA256SUMS (sha256sum -c in dist/)
-#   ARCHES="amd64 s390x" static/dist.sh     only those
+#   HEALTHCHECK_ARCHES="amd64 s390x" static/dist.sh     only those
+#   HEALTHCHECK_DIST=DIR static/dist.sh                 into DIR instead of dist/
 #
 # Each TCP is a static MicroPython with the healthcheck package frozen in (see
 # static/README.md); the other three names are symlinks to it. After building,
@@ -15,7 +16,7 @@ set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(dirname "$HERE")
-DIST=${DIST:-$REPO/dist}
+DIST=${HEALTHCHECK_DIST:-$REPO/dist}
 PLATFORMS=$HERE/platforms
 ALL=$(awk '!/^#/ && NF { printf "%s ", $1 }' "$PLATFORMS")
 HOST=$(dpkg --print-architecture 2>/dev/null || echo unknown)
@@ -27,7 +28,7 @@ if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
     [ -n "$SOURCE_DATE_EPOCH" ] && export SOURCE_DATE_EPOCH
 fi
 
-for arch in ${ARCHES:-$ALL}; do
+for arch in ${HEALTHCHECK_ARCHES:-$ALL}; do
     out=$DIST/linux-$arch/healthcheck
     t0=$(date +%s)
     "$HERE/static.sh" "$arch" "$out"

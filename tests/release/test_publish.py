@@ -55,7 +55,7 @@ def published():
     for p in PLATFORMS:
         need_dist(p)
     env = dict(os.environ)
-    env.pop("REGISTRY", None)
+    env.pop("HEALTHCHECK_REGISTRY", None)
     cp = subprocess.run(["sh", "scripts/publish.sh"], cwd=REPO, env=env, stdin=subprocess.DEVNULL,
                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900)
     assert cp.returncode == 0, cp.stdout[-5000:]

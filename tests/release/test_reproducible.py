@@ -47,7 +47,8 @@ def second_build(tmp_path_factory):
     for seed in ("deb-src", "wheels"):
         if (REPO / "static" / ".cache" / seed).is_dir():
             shutil.copytree(REPO / "static" / ".cache" / seed, cache / seed)
-    env = dict(os.environ, HEALTHCHECK_CACHE=str(cache), DIST=str(base / "dist"), ARCHES=" ".join(arches))
+    env = dict(os.environ, HEALTHCHECK_CACHE=str(cache), HEALTHCHECK_DIST=str(base / "dist"),
+               HEALTHCHECK_ARCHES=" ".join(arches))
     env.pop("SOURCE_DATE_EPOCH", None)   # the clone's own commit time
     t0 = time.monotonic()
     cp = subprocess.run(["sh", "static/dist.sh"], cwd=clone, env=env, stdin=subprocess.DEVNULL,
