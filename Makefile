@@ -36,7 +36,7 @@ lint: venv
 
 # Unit tests and the namespace integration suite, on CPython's console scripts.
 test-py: venv
-	$(PYTEST) tests --ignore=tests/docker --ignore=tests/hardening --ignore=tests/test_micropython.py
+	$(PYTEST) tests --ignore=tests/docker --ignore=tests/hardening --ignore=tests/release --ignore=tests/test_micropython.py
 
 dist:
 	static/dist.sh
