@@ -4,42 +4,64 @@
 #     COPY --from=healthcheck:latest /healthcheck /healthcheck
 #     HEALTHCHECK CMD ["/healthcheck/TCP", "8080"]
 #
-# Build:   docker build -t healthcheck:latest .
-#          docker buildx build --platform linux/amd64,linux/arm64 -t healthcheck:latest .
+# Build:   make image      (docker build with the commit's SOURCE_DATE_EPOCH)
+#          docker buildx build --platform linux/amd64,linux/arm64,... -t healthcheck:latest .
+# Publish: make publish    (all 8 platforms from dist/, one multi-arch index)
 #
 # The build stage runs static/static.sh: MicroPython's unix port from Debian's
-# source package, with src/healthcheck frozen in, linked statically against
-# musl (see static/README.md). It runs on the target platform (under buildx's
-# QEMU emulation for a foreign one), so the compile is always native there.
+# source package (pinned by sha256), with src/healthcheck frozen in, compiled
+# and linked statically by `zig cc` with its bundled musl (ziglang, pinned by
+# hash) - the same toolchain as `make dist`, so /healthcheck/TCP is
+# byte-identical to dist/linux-ARCH/healthcheck/TCP (see static/README.md).
+# zig cross-compiles: the stage can run on the build machine's platform for
+# every target (buildx: TARGETARCH/TARGETVARIANT pick the binary).
 # BASE_IMAGE must be a Debian (trixie or later) image whose apt can reach a
-# Debian mirror: the deb-src entry is derived from the image's own apt sources.
+# Debian mirror. `make image` puts the source package and the zig wheel it has
+# already checked into the context (static/.cache/{deb-src,wheels}); without
+# them the stage downloads both and checks the same pinned sums.
 
 ARG BASE_IMAGE=debian:trixie-slim
 
 FROM ${BASE_IMAGE} AS build
-ARG TARGETARCH
-ENV DEBIAN_FRONTEND=noninteractive CI=true
+ENV DEBIAN_FRONTEND=noninteractive CI=true HEALTHCHECK_CACHE=/cache
 RUN apt-get update -q \
  && apt-get install -y -q --no-install-recommends \
-        ca-certificates make gcc libc6-dev binutils python3 patch xz-utils dpkg-dev musl-tools \
- && rm -rf /var/cache/apt/archives/*.deb
+        ca-certificates make python3 python3-venv patch xz-utils dpkg-dev \
+ && rm -rf /var/cache/apt/archives/*.deb /var/lib/apt/lists/*
 WORKDIR /src
-# Source first (the slow, rarely changing part), then our code.
-COPY static/fetch-source.sh static/
-RUN HEALTHCHECK_CACHE=/cache static/fetch-source.sh
-COPY static/ static/
+# Source and compiler first (the slow, rarely changing part), then our code.
+# The pinned-sums files always exist; the cached downloads may not.
+COPY static/fetch-source.sh static/micropython.sha256 static/zig.sh static/zig-requirements.txt static/
+COPY static/micropython.sha256 static/.cache/deb-sr[c] /cache/deb-src/
+COPY static/zig-requirements.txt static/.cache/wheel[s] /cache/wheels/
+RUN static/fetch-source.sh && static/zig.sh
+COPY static/static.sh static/bundle.py static/micropython-tool-mode.patch static/platforms static/
+COPY static/variant/ static/variant/
 COPY src/ src/
-# TARGETARCH is set by BuildKit/buildx; the classic builder leaves it empty.
-RUN arch="${TARGETARCH:-$(dpkg --print-architecture)}" \
- && HEALTHCHECK_CACHE=/cache HC_APT_UPDATED=1 static/static.sh "$arch" /out/healthcheck \
- && /out/healthcheck/TCP --version \
- && { /out/healthcheck/UDP6 1 --quiet; test $? = 1; }
+# SOURCE_DATE_EPOCH: `make image` passes the commit's time, as `make dist` uses;
+# HEALTHCHECK_REVISION the commit that --version names (no .git in the context).
+ARG SOURCE_DATE_EPOCH
+ARG HEALTHCHECK_REVISION
+# TARGETARCH/TARGETVARIANT are set by BuildKit/buildx; the classic builder
+# leaves them empty: then the build machine's own architecture.
+ARG TARGETARCH
+ARG TARGETVARIANT
+RUN arch="${TARGETARCH:+$TARGETARCH${TARGETVARIANT:+-$TARGETVARIANT}}" \
+ && if [ -z "$arch" ]; then case $(dpkg --print-architecture) in \
+        i386) arch=386 ;; armhf) arch=arm-v7 ;; armel) arch=arm-v6 ;; ppc64el) arch=ppc64le ;; \
+        *) arch=$(dpkg --print-architecture) ;; esac; fi \
+ && static/static.sh "$arch" /out/healthcheck \
+ && if [ -z "$TARGETARCH" ]; then /out/healthcheck/TCP --version \
+    && { /out/healthcheck/UDP6 1 --quiet; test $? = 1; }; fi
 
 FROM scratch
-# Pass --build-arg VERSION=... SOURCE=<repository URL> when publishing.
-ARG VERSION=0.1.0
+# `make image` passes VERSION, HEALTHCHECK_REVISION and SOURCE (the repository
+# URL, when git knows one).
+ARG VERSION=0.2.0
 ARG SOURCE=
+ARG HEALTHCHECK_REVISION=
 LABEL org.opencontainers.image.title="healthcheck" \
+      org.opencontainers.image.revision="${HEALTHCHECK_REVISION}" \
       org.opencontainers.image.description="TCP, UDP, TCP6, UDP6, UNIX: exit 0 if a port or unix socket is listening inside the container, 1 otherwise. One static binary, no shell or libc needed." \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.licenses="MIT" \

@@ -5,13 +5,19 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST := $(BIN)/pytest -q
-.PHONY: help deps venv lint test test-py test-static test-docker dist image bench bench-smoke clean
+# What the image's labels and --version say: the commit, the package version and,
+# when git has one without credentials in it, the repository's https URL.
+REVISION   := $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+VERSION    := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' src/healthcheck/__init__.py)
+SOURCE_URL := $(shell git remote get-url origin 2>/dev/null | grep -E '^https://[^@]*$$')
+.PHONY: help deps venv lint test test-py test-static test-docker test-release dist image publish bench bench-smoke clean
 
 help:
 	@echo "make venv         virtualenv with the package (editable) and test tools"
-	@echo "make dist         static binaries: dist/linux-{amd64,arm64}/healthcheck/"
+	@echo "make dist         static binaries for 8 platforms: dist/linux-*/healthcheck/, dist/SHA256SUMS"
 	@echo "make image        healthcheck:latest for this machine's architecture"
-	@echo "make test         everything CI runs: lint, unit, namespaces, static, docker, bench smoke"
+	@echo "make publish      one multi-arch image (8 platforms) to \$$REGISTRY (default: a local one on localhost:5000)"
+	@echo "make test         everything CI runs: lint, unit, namespaces, static, release, docker, bench smoke"
 	@echo "make bench        the full benchmark, written to docs/bench.md and docs/bench.png"
 
 deps:
@@ -29,7 +35,7 @@ lint: venv
 
 # Unit tests and the namespace integration suite, on CPython's console scripts.
 test-py: venv
-	$(PYTEST) tests --ignore=tests/docker --ignore=tests/hardening --ignore=tests/test_micropython.py
+	$(PYTEST) tests --ignore=tests/docker --ignore=tests/hardening --ignore=tests/release --ignore=tests/test_micropython.py
 
 dist:
 	static/dist.sh
@@ -44,10 +50,15 @@ test-static: venv dist
 	HEALTHCHECK_TEST_BUILD=qemu HEALTHCHECK_TEST_BACKENDS=proc,auto $(PYTEST) tests/integration \
 		--deselect tests/integration/test_listening.py::test_v6only_socket_option_seen_by_netlink
 
+# SOURCE_DATE_EPOCH: the commit's time, as static/dist.sh uses, so the image's
+# binary is dist's binary.
 image: dist
 	scripts/docker-up.sh
 	scripts/base-image.sh
-	docker build -t healthcheck:latest .
+	docker build --build-arg SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct) \
+		--build-arg HEALTHCHECK_REVISION=$(REVISION) --build-arg VERSION=$(VERSION) \
+		--build-arg SOURCE=$(SOURCE_URL) \
+		-t healthcheck:latest .
 	@docker image ls healthcheck:latest
 	docker run --rm --read-only --network none healthcheck:latest --version
 
@@ -59,7 +70,16 @@ test-docker: venv image
 include bench/Makefile.inc
 bench bench-smoke: venv dist
 
-test: lint test-py test-static bench-smoke test-docker
+# The 8 platforms from dist/ as one multi-arch index (scripts/publish.sh).
+publish: dist
+	$(if $(REGISTRY),HEALTHCHECK_REGISTRY=$(REGISTRY)) $(if $(SOURCE),HEALTHCHECK_SOURCE=$(SOURCE)) scripts/publish.sh
+
+# Release checks (tests/release/README.md): every platform's ELF under qemu,
+# a second build from a clone elsewhere, image = dist, the published index.
+test-release: venv dist image
+	$(PYTEST) tests/release
+
+test: lint test-py test-static bench-smoke test-release test-docker
 
 clean:
 	rm -rf dist build static/.cache .pytest_cache .hypothesis

@@ -6,7 +6,8 @@
 set -eu
 PACKAGES="make gcc libc6-dev patch python3 python3-venv python3-pip iproute2 util-linux procps
   dpkg-dev musl-tools qemu-user-static busybox-static docker.io containerd runc docker-compose iptables
-  debootstrap debian-archive-keyring hyperfine strace file binutils linux-libc-dev"
+  debootstrap debian-archive-keyring hyperfine strace file binutils linux-libc-dev
+  ca-certificates xz-utils buildah skopeo docker-registry"
 missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

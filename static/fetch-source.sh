@@ -1,54 +1,58 @@
 #!/bin/sh
-# Fetch and unpack MicroPython's source from Debian's source package.
+# Fetch and unpack MicroPython's source: Debian's source package, exact version.
 #
 #   static/fetch-source.sh            -> prints the unpacked source dir
 #
-# Adds a deb-src entry for trixie that points at the mirror apt already uses
-# (read out of the existing apt sources at run time; no host is written in the
-# repo), runs apt-get update, downloads the pinned source package and lets
-# dpkg-source verify and unpack it. The result is cached under static/.cache/
-# and reused on later runs.
+# The pin is static/micropython.sha256: the .dsc, the orig tarball and the
+# Debian tarball of micropython 1.25.0+ds-1, each with its sha256. Each file is
+# downloaded from the pool of the Debian mirror that apt already uses (read out
+# of apt's sources at run time, so no host name lives in the repo; or
+# HEALTHCHECK_DEBIAN_MIRROR), checked against that sum, and unpacked with
+# dpkg-source, which checks them against the .dsc once more. Nothing on the host
+# is changed: no apt source is written, no apt-get update is run. A file that is
+# not served or whose sum differs stops the build: there is no fallback version.
 set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${HEALTHCHECK_CACHE:-$HERE/.cache}
+SUMS=$HERE/micropython.sha256
 PKG=micropython
-PIN=${MICROPYTHON_DEB_VERSION:-1.25.0+ds-1}
-# accepted when the pinned version is no longer served
-ACCEPT='^1\.2[56]\.'
 
 log() { echo "fetch-source: $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
 
-mkdir -p "$CACHE/src"
-# already unpacked? (the pinned version, else a fallback fetched earlier)
-pinned=$CACHE/src/$PKG-$(echo "$PIN" | sed 's/^[0-9]*://; s/-[^-]*$//')
-for d in "$pinned/" "$CACHE/src/$PKG"-*/; do
-    if [ -f "$d/ports/unix/main.c" ] && [ -f "$d/.unpacked-ok" ]; then
-        echo "${d%/}"; exit 0
-    fi
-done
+[ -r "$SUMS" ] || die "missing $SUMS (the pinned sums of the source package)"
+DSC=$(awk '$2 ~ /\.dsc$/ { print $2 }' "$SUMS")
+[ -n "$DSC" ] || die "$SUMS names no .dsc"
+# micropython_1.25.0+ds-1.dsc -> 1.25.0+ds
+UPVER=$(echo "$DSC" | sed "s/^${PKG}_//; s/\.dsc\$//; s/-[^-]*\$//")
+PIN_ID=$(sha256sum < "$SUMS" | cut -c1-16)
+dest=$CACHE/src/$PKG-$UPVER
 
-SUDO=
-[ "$(id -u)" = 0 ] || SUDO=sudo
+if [ -f "$dest/.unpacked-ok" ] && [ "$(cat "$dest/.unpacked-ok")" = "$PIN_ID" ]; then
+    echo "$dest"; exit 0
+fi
 
-# --- 1. find the Debian mirror apt already uses --------------------------------
+command -v python3 >/dev/null || die "python3 not found (Debian package python3; scripts/deps.sh installs it)"
+command -v dpkg-source >/dev/null || die "dpkg-source not found (Debian package dpkg-dev; scripts/deps.sh installs it)"
+command -v xz >/dev/null || die "xz not found (Debian package xz-utils; scripts/deps.sh installs it)"
+
+# The first archive URI apt uses for a non-security suite, deb822 or one-line.
 find_uri() {
-    # deb822 files: the first URIs of a stanza whose Suites has no "-security"
     for f in /etc/apt/sources.list.d/*.sources; do
-        [ -f "$f" ] || continue
+        [ -r "$f" ] || continue
         awk '
             function flush() { if (uri != "" && suites != "" && suites !~ /-security/ && enabled != "no") { print uri; found=1; exit } uri=""; suites=""; enabled="" }
             /^[ \t]*$/ { flush(); next }
-            /^#/ { next }
+            /^[ \t]*#/ { next }
             tolower($1) == "uris:"    { uri = $2 }
             tolower($1) == "suites:"  { suites = $0 }
             tolower($1) == "enabled:" { enabled = tolower($2) }
             END { if (!found) flush() }
         ' "$f"
     done
-    # one-line format
     for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-        [ -f "$f" ] || continue
+        [ -r "$f" ] || continue
         awk '
             /^[ \t]*deb(-src)?[ \t]/ {
                 i = 2; if ($2 ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
@@ -56,49 +60,63 @@ find_uri() {
             }' "$f"
     done
 }
-URI=$(find_uri | grep -i '/debian/*$' | head -n1 || true)
-[ -n "$URI" ] || URI=$(find_uri | head -n1)
-[ -n "$URI" ] || { log "no Debian mirror found in apt's sources"; exit 1; }
-log "using the mirror apt already uses (from the existing apt sources)"
 
-KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
-SRCFILE=/etc/apt/sources.list.d/healthcheck-trixie-src.sources
-want=$(printf 'Types: deb-src\nURIs: %s\nSuites: trixie\nComponents: main\n' "$URI")
-[ -f "$KEYRING" ] && want=$(printf '%s\nSigned-By: %s\n' "$want" "$KEYRING")
-if [ ! -f "$SRCFILE" ] || [ "$(cat "$SRCFILE")" != "$want" ]; then
-    printf '%s\n' "$want" | $SUDO tee "$SRCFILE" >/dev/null
-fi
-$SUDO apt-get update -q >&2 || log "apt-get update reported errors; trying anyway"
-
-# dpkg-source comes with dpkg-dev
-command -v dpkg-source >/dev/null || DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends dpkg-dev >&2
-
-# --- 2. pick the version --------------------------------------------------------
-VER=$PIN
-if ! apt-cache showsrc "$PKG" 2>/dev/null | grep -qx "Version: $PIN"; then
-    VER=$(apt-cache showsrc "$PKG" 2>/dev/null | sed -n 's/^Version: //p' | grep -E "$ACCEPT" | sort -V | tail -n1)
-    [ -n "$VER" ] || { log "$PKG $PIN is not served and no 1.25.x/1.26.x is"; exit 1; }
-    log "WARNING: $PKG $PIN is not served any more; using $VER"
-fi
-
-# --- 3. download and unpack (dpkg-source verifies checksums and signature) ------
 DL=$CACHE/deb-src
 mkdir -p "$DL"
-dsc=$(ls "$DL"/${PKG}_"$(echo "$VER" | sed 's/^[0-9]*://')".dsc 2>/dev/null || true)
-if [ -z "$dsc" ]; then
-    ( cd "$DL" && apt-get source -q -o APT::Sandbox::User=root --download-only "$PKG=$VER" >&2 )
-    dsc=$(ls "$DL"/${PKG}_"$(echo "$VER" | sed 's/^[0-9]*://')".dsc)
+# Files already downloaded and matching their pinned sum are kept; the rest
+# are fetched. python3 does the HTTP and the check: no curl/wget needed.
+URI=${HEALTHCHECK_DEBIAN_MIRROR:-}
+if [ -z "$URI" ] && ! (cd "$DL" && sha256sum --quiet -c "$SUMS" >/dev/null 2>&1); then
+    URI=$(find_uri | grep -i '/debian/*$' | head -n1 || true)
+    [ -n "$URI" ] || URI=$(find_uri | head -n1)
+    [ -n "$URI" ] || die "no Debian mirror in apt's sources; set HEALTHCHECK_DEBIAN_MIRROR to a Debian archive URI"
+    log "downloading from the pool of the mirror apt uses (from apt's sources)"
 fi
-upver=$(echo "$VER" | sed 's/^[0-9]*://; s/-[^-]*$//')
-dest=$CACHE/src/$PKG-$upver
-rm -rf "$dest"
-# apt-get source checked the files against the signed Sources index of the
-# archive; dpkg-source checks them against the .dsc, and the .dsc's uploader
-# signature too when Debian's keyring (package debian-keyring) is installed.
-if [ -f /usr/share/keyrings/debian-keyring.gpg ]; then
-    dpkg-source --require-valid-signature -x "$dsc" "$dest" >&2
-else
-    dpkg-source -x "$dsc" "$dest" >&2   # warns: uploader signature not checked
-fi
-touch "$dest/.unpacked-ok"
+python3 - "$SUMS" "$DL" "${URI%/}/pool/main/m/$PKG" <<'PYEOF' || exit 1
+import hashlib, os, sys, urllib.error, urllib.request
+
+sums, dl, pool = sys.argv[1:4]
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+for line in open(sums):
+    if not line.strip() or line.startswith("#"):
+        continue
+    want, name = line.split()
+    path = os.path.join(dl, name)
+    if os.path.exists(path) and sha256(path) == want:
+        continue
+    url = pool + "/" + name
+    try:
+        with urllib.request.urlopen(url, timeout=60) as r, open(path + ".part", "wb") as out:
+            while True:
+                chunk = r.read(1 << 20)
+                if not chunk:
+                    break
+                out.write(chunk)
+    except (urllib.error.URLError, OSError) as e:
+        sys.exit("fetch-source: ERROR: %s is not available from the mirror (%s); the pin is exact "
+                 "(static/micropython.sha256), no other version is taken" % (name, e))
+    got = sha256(path + ".part")
+    if got != want:
+        os.unlink(path + ".part")
+        sys.exit("fetch-source: ERROR: sha256 mismatch for %s: expected %s, got %s; "
+                 "not using it" % (name, want, got))
+    os.replace(path + ".part", path)
+PYEOF
+(cd "$DL" && sha256sum --quiet --strict -c "$SUMS") || die "downloaded files do not match $SUMS"
+
+rm -rf "$dest" "$dest.tmp"
+mkdir -p "$CACHE/src"
+# The sums above are the trust anchor; dpkg-source re-checks the tarballs
+# against the .dsc and applies Debian's patches (its missing-signature warning
+# is expected: the .dsc is pinned by hash instead).
+dpkg-source --no-copy -x "$DL/$DSC" "$dest.tmp" >&2
+echo "$PIN_ID" > "$dest.tmp/.unpacked-ok"
+mv "$dest.tmp" "$dest"
 echo "$dest"

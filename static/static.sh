@@ -3,107 +3,116 @@
 # static/variant/) with the healthcheck package frozen in and the tool-mode
 # patch static/micropython-tool-mode.patch applied.
 #
-#   static/static.sh ARCH OUTDIR        ARCH: amd64 | arm64
+#   static/static.sh ARCH OUTDIR
+#       ARCH: amd64 arm64 386 arm-v6 arm-v7 ppc64le s390x riscv64 (static/platforms;
+#             Docker's TARGETARCH, with -TARGETVARIANT for arm)
 #
 # Result: OUTDIR/TCP (static ELF) and OUTDIR/{UDP,TCP6,UDP6,UNIX,healthcheck} -> TCP symlinks.
+#
+# One toolchain for every architecture and every build machine: `zig cc` with
+# its bundled musl, from the PyPI package ziglang pinned by version and hash
+# (static/zig-requirements.txt), installed into a venv under the cache. The
+# same commit gives byte-identical binaries wherever it is built (host, other
+# path, inside `docker build`): no path, date or host header gets in.
 #
 # Environment (all optional):
 #   HEALTHCHECK_SRC    directory holding the healthcheck/ package (default: src/)
 #   HEALTHCHECK_CACHE  cache for source, toolchain and objects (default: static/.cache)
-#
-# Native builds use musl-gcc (Debian musl-tools); cross builds use `zig cc`
-# from the PyPI package ziglang, installed into a venv under the cache.
-# Missing tools are installed with apt-get/pip, non-interactively.
+#   SOURCE_DATE_EPOCH  default: the commit's time (git), else Debian's changelog time
+#   HEALTHCHECK_LTO    link-time optimization flags (default -flto; empty: none)
 set -eu
 
-usage() { echo "usage: $0 amd64|arm64 OUTDIR" >&2; exit 2; }
+HERE=$(cd "$(dirname "$0")" && pwd)
+PLATFORMS=$HERE/platforms
+ARCHES=$(awk '!/^#/ && NF { printf "%s ", $1 }' "$PLATFORMS")
+usage() { echo "usage: $0 ARCH OUTDIR   (ARCH: $ARCHES)" >&2; exit 2; }
 [ $# -eq 2 ] || usage
 ARCH=$1
 OUT=$2
-case $ARCH in
-    amd64) ZIG_TARGET=x86_64-linux-musl ;;
-    arm64) ZIG_TARGET=aarch64-linux-musl ;;
-    *) usage ;;
-esac
+# zig target and -mcpu of ARCH (static/platforms)
+set -- $(awk -v a="$ARCH" '!/^#/ && $1 == a { print $3, $4 }' "$PLATFORMS")
+[ $# -eq 2 ] || usage
+ZIG_TARGET=$1 MCPU=$2
 
-HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(dirname "$HERE")
 CACHE=${HEALTHCHECK_CACHE:-$HERE/.cache}
+mkdir -p "$CACHE"
+CACHE=$(cd "$CACHE" && pwd)
 HC_SRC=$(cd "${HEALTHCHECK_SRC:-$REPO/src}" && pwd)
 PATCH=$HERE/micropython-tool-mode.patch
 VARIANT=$HERE/variant
-ZIGLANG_VERSION=0.14.1
 export HEALTHCHECK_CACHE="$CACHE"
 
 log() { echo "static.sh: $*" >&2; }
-[ -f "$HC_SRC/healthcheck/cli.py" ] || { log "no healthcheck/cli.py under $HC_SRC"; exit 1; }
+die() { log "ERROR: $*"; exit 1; }
+[ -f "$HC_SRC/healthcheck/cli.py" ] || die "no healthcheck/cli.py under $HC_SRC"
 
-SUDO=
-[ "$(id -u)" = 0 ] || SUDO=sudo
-export DEBIAN_FRONTEND=noninteractive
-apt_install() {  # apt_install PKG... (only those not installed yet)
-    need=
-    for p in "$@"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need="$need $p"
-    done
-    [ -n "$need" ] || return 0
-    if [ "${HC_APT_UPDATED:-}" != 1 ]; then
-        $SUDO apt-get update -q >&2
-        HC_APT_UPDATED=1; export HC_APT_UPDATED
-    fi
-    log "installing:$need"
-    # shellcheck disable=SC2086
-    $SUDO apt-get install -y -q --no-install-recommends $need >&2
+# Every tool comes from Debian (scripts/deps.sh installs them) or the pinned wheel.
+need() {  # need COMMAND DEBIAN-PACKAGE
+    command -v "$1" >/dev/null 2>&1 || die "$1 not found: install the Debian package $2 (scripts/deps.sh does)"
 }
+need make make; need python3 python3; need patch patch; need xz xz-utils
+need dpkg-source dpkg-dev; need dpkg-parsechangelog dpkg-dev
 
-HOST=$(dpkg --print-architecture)
-
-# --- source: Debian's micropython (fetched once, then cached) -----------------
-had_src=no
-ls -d "$CACHE"/src/micropython-*/ >/dev/null 2>&1 && had_src=yes
 SRC=$("$HERE/fetch-source.sh")
-# a fresh fetch has just run apt-get update
-[ "$had_src" = yes ] || { HC_APT_UPDATED=1; export HC_APT_UPDATED; }
 
-# --- tools --------------------------------------------------------------------
-# gcc/libc6-dev build the host mpy-cross; dpkg-dev gives dpkg-source.
-apt_install ca-certificates make gcc libc6-dev binutils python3 patch xz-utils dpkg-dev
-if [ "$ARCH" = "$HOST" ]; then
-    apt_install musl-tools
-    CC=musl-gcc
-    STRIP="strip -o"   # OUT IN
-    MAKE_ARCH=
-else
-    ZVENV=$CACHE/zig-venv
-    if ! "$ZVENV/bin/python" -m ziglang version 2>/dev/null | grep -qx "$ZIGLANG_VERSION"; then
-        python3 -m venv "$ZVENV" >/dev/null 2>&1 || { apt_install python3-venv; rm -rf "$ZVENV"; python3 -m venv "$ZVENV"; }
-        "$ZVENV/bin/pip" install -q --disable-pip-version-check "ziglang==$ZIGLANG_VERSION" >&2
-    fi
-    ZIG=$(echo "$ZVENV"/lib/python3*/site-packages/ziglang/zig)
-    [ -x "$ZIG" ] || { log "zig not found in $ZVENV"; exit 1; }
-    mkdir -p "$CACHE/bin"
-    CC=$CACHE/bin/cc-$ARCH
-    # `zig cc -E` with several inputs or stdin (as MicroPython's qstr scan calls
-    # the preprocessor) searches the host's /usr/include instead of zig's musl
-    # headers: name the target's header dirs explicitly for -E.
-    ZLIB=$(dirname "$ZIG")/lib
-    ZARCH=${ZIG_TARGET%%-*}
-    cat > "$CC.tmp" <<SHEOF
+# --- toolchain: zig from the hash-pinned wheel (static/zig.sh) -------------
+ZIG=$("$HERE/zig.sh")
+ZLIB=$(dirname "$ZIG")/lib
+ZIG_VERSION=$("$ZIG" version)
+
+# Wrapper per target. `zig cc -E` with several inputs or stdin (how
+# MicroPython's qstr scan calls the preprocessor) searches the build machine's
+# /usr/include instead of zig's musl headers: name the target's header dirs
+# for -E. The prefix maps keep the cache's, the source's and zig's paths out
+# of the objects (they differ between clones and machines).
+HOST_ARCH=$(uname -m)
+case $HOST_ARCH in
+    x86_64|aarch64|riscv64|s390x|powerpc64le) HOST_TARGET=$HOST_ARCH-linux-musl ;;
+    *) die "unsupported build machine $HOST_ARCH (zig wheels: x86_64, aarch64)" ;;
+esac
+mkdir -p "$CACHE/bin"
+make_cc() {  # make_cc ZIG-TARGET MCPU -> prints the wrapper's path
+    cc=$CACHE/bin/cc-$1
+    # With -E the arguments go to clang as they are: clang spells x86 i686,
+    # and the header dirs are zig's names (powerpc64le shares powerpc64's).
+    etarget=$(echo "$1" | sed 's/^x86-/i686-/')
+    zarch=${1%%-*}
+    case $zarch in powerpc64le) hm=powerpc64 ;; *) hm=$zarch ;; esac
+    case $zarch in x86_64) ha=x86 ;; powerpc64le) ha=powerpc ;; riscv64) ha=riscv ;; *) ha=$zarch ;; esac
+    inc="-isystem $ZLIB/include -isystem $ZLIB/libc/include/$hm-linux-musl"
+    inc="$inc -isystem $ZLIB/libc/include/generic-musl -isystem $ZLIB/libc/include/$ha-linux-any"
+    inc="$inc -isystem $ZLIB/libc/include/any-linux-any"
+    for d in $inc; do
+        case $d in -isystem) ;; *) [ -d "$d" ] || die "zig has no header dir $d" ;; esac
+    done
+    cat > "$cc.tmp" <<SHEOF
 #!/bin/sh
 export ZIG_GLOBAL_CACHE_DIR="$CACHE/zig-cache" ZIG_LOCAL_CACHE_DIR="$CACHE/zig-cache"
+set -- -ffile-prefix-map="$CACHE"=/cache -ffile-prefix-map="$HC_SRC"=/src \\
+    -ffile-prefix-map="$ZLIB"=/zig "\$@"
 for a; do
     if [ "\$a" = -E ]; then
-        exec "$ZIG" cc -target $ZIG_TARGET -nostdinc -isystem "$ZLIB/include" \\
-            -isystem "$ZLIB/libc/include/$ZIG_TARGET" -isystem "$ZLIB/libc/include/generic-musl" \\
-            -isystem "$ZLIB/libc/include/$ZARCH-linux-any" -isystem "$ZLIB/libc/include/any-linux-any" "\$@"
+        exec "$ZIG" cc -target $etarget -nostdinc $inc "\$@"
     fi
 done
-exec "$ZIG" cc -target $ZIG_TARGET "\$@"
+exec "$ZIG" cc -target $1 -mcpu=$2 "\$@"
 SHEOF
-    chmod +x "$CC.tmp"; mv "$CC.tmp" "$CC"
-    STRIP="$ZIG objcopy --strip-all"   # IN OUT
-    MAKE_ARCH="LDFLAGS_ARCH=-Wl,--gc-sections"  # lld: no -Map/--cref
+    chmod +x "$cc.tmp"; mv "$cc.tmp" "$cc"
+    echo "$cc"
+}
+CC=$(make_cc "$ZIG_TARGET" "$MCPU")
+HOST_CC=$(make_cc "$HOST_TARGET" baseline)
+
+# --- time: nothing in the binary should depend on it; pinned all the same ----
+if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
+    SOURCE_DATE_EPOCH=$(git -C "$REPO" log -1 --format=%ct 2>/dev/null || true)
+    [ -n "$SOURCE_DATE_EPOCH" ] || SOURCE_DATE_EPOCH=$(dpkg-parsechangelog -l "$SRC/debian/changelog" -S Timestamp)
 fi
+export SOURCE_DATE_EPOCH TZ=UTC LC_ALL=C
+# MicroPython asks git for a version when the source is in a work tree; ours
+# is (under static/.cache), so stop git at the source dir.
+export GIT_CEILING_DIRECTORIES="$CACHE"
 
 # --- our patch, applied to a work copy of the source -------------------------
 PATCH_ID=$(sha256sum < "$PATCH" | cut -c1-12)
@@ -112,26 +121,34 @@ if [ ! -f "$WORK/.patched-ok" ]; then
     log "preparing $WORK"
     rm -rf "$CACHE/work"; mkdir -p "$CACHE/work"
     cp -a "$SRC" "$WORK.tmp"
-    (cd "$WORK.tmp" && patch -p1 --forward --quiet < "$PATCH")
+    (cd "$WORK.tmp" && patch -p1 --forward --fuzz=0 --quiet < "$PATCH") \
+        || die "$PATCH does not apply with --fuzz=0 to $(basename "$SRC")"
     mv "$WORK.tmp" "$WORK"
     touch "$WORK/.patched-ok"
 fi
 
-LTO=${HEALTHCHECK_LTO:-}   # e.g. -flto: about 4 KB smaller, off by default
+LTO=${HEALTHCHECK_LTO--flto}
 JOBS=$(nproc 2>/dev/null || echo 2)
-# mpy-cross runs on the build machine: build it with the host compiler.
-if [ ! -x "$WORK/mpy-cross/build/mpy-cross" ]; then
+# mpy-cross runs on the build machine; zig builds it too (no gcc needed).
+# Its output, the bytecode, does not depend on the machine.
+if [ "$(cat "$WORK/mpy-cross/build/.zig-ok" 2>/dev/null)" != "$ZIG_VERSION" ]; then
     log "building mpy-cross"
-    make -s -C "$WORK/mpy-cross" -j"$JOBS" CC=gcc >&2
+    rm -rf "$WORK/mpy-cross/build"
+    make -s -C "$WORK/mpy-cross" -j"$JOBS" CC="$HOST_CC" \
+        LDFLAGS_ARCH=-Wl,--gc-sections >&2
+    echo "$ZIG_VERSION" > "$WORK/mpy-cross/build/.zig-ok"
 fi
 
-# Objects do not track the variant's config header: key the build directory
-# by the variant files and the compiler, so any change gives a clean build.
-CONF_ID=$( (cat "$VARIANT"/*; echo "$CC $MAKE_ARCH $LTO"; cat "$CC" 2>/dev/null || true) | sha256sum | cut -c1-12)
-BUILD=build-healthcheck-$ARCH-$CONF_ID
-for d in "$WORK/ports/unix/build-healthcheck-$ARCH"-*; do
-    [ "$d" = "$WORK/ports/unix/$BUILD" ] || rm -rf "$d"
-done
+# Objects do not track the variant's config header: a stamp of everything
+# that shapes the build (no absolute paths: the build dir's name could end up
+# in the binary) forces a clean build when any of it changes.
+BUILD=build-healthcheck-$ARCH
+CONF_ID=$( (cat "$VARIANT"/* "$HERE/static.sh"; echo "$ZIG_VERSION $ZIG_TARGET $MCPU $LTO") | sha256sum | cut -c1-16)
+if [ "$(cat "$WORK/ports/unix/$BUILD/.conf-id" 2>/dev/null)" != "$CONF_ID" ]; then
+    rm -rf "$WORK/ports/unix/$BUILD"
+    mkdir -p "$WORK/ports/unix/$BUILD"
+    echo "$CONF_ID" > "$WORK/ports/unix/$BUILD/.conf-id"
+fi
 
 # makemanifest reuses a compiled .mpy that is newer than its .py: always
 # recompile the package, so a switch of HEALTHCHECK_SRC or an older file can
@@ -139,15 +156,24 @@ done
 rm -rf "$WORK/ports/unix/$BUILD/frozen_mpy"
 
 # The package as frozen: the modules of a plain check merged into one unit,
-# build_info filled in (static/bundle.py). HEALTHCHECK_REVISION overrides git.
+# build_info filled in (static/bundle.py): the revision from git unless
+# HEALTHCHECK_REVISION says it (the Docker build has no .git), the platform
+# in Docker's form (arm-v7 -> linux/arm/v7).
 REVISION=${HEALTHCHECK_REVISION-$(git -C "$REPO" rev-parse --short=12 HEAD 2>/dev/null || true)}
 STAGE=$CACHE/stage-$ARCH
-python3 "$HERE/bundle.py" "$HC_SRC" "$STAGE" "$REVISION" "linux/$ARCH" >&2
-log "building MicroPython ($ARCH) with $HC_SRC/healthcheck frozen in (staged in $STAGE)"
+python3 "$HERE/bundle.py" "$HC_SRC" "$STAGE" "$REVISION" "linux/$(echo "$ARCH" | tr - /)" >&2
+log "building MicroPython ($ARCH, zig $ZIG_VERSION $ZIG_TARGET -mcpu=$MCPU) with $HC_SRC/healthcheck frozen in"
+# lld has no -Map/--cref: LDFLAGS_ARCH is replaced. -s strips at link time,
+# --build-id=none leaves out a note nobody reads. Size: clang's -Oz (zig cc
+# turns a plain -Oz into -Os, hence -Xclang) and no unwind tables (nothing
+# unwinds C frames here; MicroPython's exceptions are longjmp-style); with
+# variant/nofprintf.c and LTO that keeps ppc64le, whose code is the largest,
+# under 300 KB (311 KB without LTO).
+SIZE_FLAGS="-Xclang -Oz -fno-asynchronous-unwind-tables -fno-unwind-tables"
 make -s -C "$WORK/ports/unix" -j"$JOBS" \
     VARIANT_DIR="$VARIANT" BUILD="$BUILD" \
-    CC="$CC" STRIP= SIZE=true $MAKE_ARCH \
-    CFLAGS_EXTRA="$LTO" LDFLAGS_EXTRA="-static $LTO -Os" \
+    CC="$CC" STRIP= SIZE=true LDFLAGS_ARCH=-Wl,--gc-sections \
+    CFLAGS_EXTRA="$SIZE_FLAGS $LTO" LDFLAGS_EXTRA="-static $LTO -s -Wl,--build-id=none -Wl,--no-eh-frame-hdr" \
     MICROPY_MPYCROSS="$WORK/mpy-cross/build/mpy-cross" \
     MICROPY_MANIFEST_HEALTHCHECK_SRC="$STAGE" >&2
 BIN=$WORK/ports/unix/$BUILD/micropython
@@ -155,7 +181,7 @@ BIN=$WORK/ports/unix/$BUILD/micropython
 # --- install ------------------------------------------------------------------
 mkdir -p "$OUT"
 rm -f "$OUT/TCP" "$OUT/UDP" "$OUT/TCP6" "$OUT/UDP6" "$OUT/UNIX" "$OUT/healthcheck" "$OUT/TCP.tmp"
-if [ "$ARCH" = "$HOST" ]; then $STRIP "$OUT/TCP.tmp" "$BIN"; else $STRIP "$BIN" "$OUT/TCP.tmp"; fi
+cp "$BIN" "$OUT/TCP.tmp"
 chmod 0755 "$OUT/TCP.tmp"
 mv "$OUT/TCP.tmp" "$OUT/TCP"
 for t in UDP TCP6 UDP6 UNIX healthcheck; do ln -s TCP "$OUT/$t"; done

@@ -5,11 +5,12 @@ A row looks like (kernel's seq_printf "%4d: %08X:%04X %08X:%04X %02X ..."):
 
    0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  0  0 4242 ...
 
-Addresses are 32-bit words printed in the host's byte order; ports are
-big-endian hex; the state is hex; then tx_queue:rx_queue (for a listener,
-rx_queue is its accept queue; for UDP, the receive memory in use). tcp6 and
-udp6 rows have four words per address. Not in /proc: IPV6_V6ONLY and the
-queues' limits; the records leave them None (unknown), never guessed.
+Addresses are 32-bit words printed in the kernel's byte order (the CPU's,
+except under cross-endian qemu-user); ports are big-endian hex; the state is
+hex; then tx_queue:rx_queue (for a listener, rx_queue is its accept queue;
+for UDP, the receive memory in use). tcp6 and udp6 rows have four words per
+address. Not in /proc: IPV6_V6ONLY and the queues' limits; the records leave
+them None (unknown), never guessed.
 """
 
 import struct
@@ -23,8 +24,30 @@ CHUNK = 65536  # characters per read() of a table
 MAX_ROW = 1 << 16  # a "row" longer than this is not one the kernel wrote (rows are < 200)
 
 
+_word_format = []  # filled once, on the first row decoded
+
+
+def _kernel_word_format():
+    """The byte order of the kernel that prints /proc. It is the CPU's, except
+    under cross-endian emulation (qemu-user running an s390x binary on an x86
+    kernel). The kernel's ELF notes are in its own order, and the first word,
+    a note name's length, is small: its nonzero byte says which end is low."""
+    try:
+        with open("/sys/kernel/notes", "rb") as f:
+            head = f.read(4)
+    except OSError:
+        head = b""
+    if len(head) == 4 and head[0] and not head[3]:
+        return "<I"
+    if len(head) == 4 and head[3] and not head[0]:
+        return ">I"
+    return "@I"
+
+
 def native_word(value):
-    return struct.pack("@I", value)
+    if not _word_format:
+        _word_format.append(_kernel_word_format())
+    return struct.pack(_word_format[0], value)
 
 
 def decode_addr(text, pack_word=native_word):

@@ -67,6 +67,21 @@
 #define MICROPY_OPT_MAP_LOOKUP_CACHE (1)
 #define MICROPY_OPT_LOAD_ATTR_FAST_PATH (1)
 #define MICROPY_OPT_COMPUTED_GOTO (1)
-// Our modules define 10 to 40 names each: start module dicts big enough to
-// skip most of the rehashing on import (~700 rehashes per check otherwise).
+// The bundle of a check's modules (static/bundle.py) defines about 170 names:
+// start module dicts big enough to hold them with no rehash on the way (at 32,
+// rehashing and probing a full table cost 300k instructions a check).
 #define MICROPY_MODULE_DICT_SIZE (256)
+
+// RISC-V: gchelper_generic.c reads the callee-saved registers through
+// register variables, which clang (zig cc) rejects as uninitialized; take
+// them with setjmp, as the port already does for aarch64, ppc64le and s390x.
+#if defined(__riscv)
+#define MICROPY_GCREGS_SETJMP (1)
+#endif
+
+// ppc64le and 386: MicroPython's NLR for them (py/nlrpowerpc.c, py/nlrx86.c:
+// inline asm written for gcc) crashes at start-up when clang builds it (386:
+// with LTO); setjmp/longjmp is portable.
+#if defined(__powerpc__) || defined(__powerpc64__) || defined(__i386__)
+#define MICROPY_NLR_SETJMP (1)
+#endif

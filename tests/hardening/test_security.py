@@ -118,8 +118,10 @@ FILE_CALLS = {"open", "openat", "openat2", "stat", "lstat", "newfstatat", "statx
               "statfs", "mount", "chroot", "pivot_root"}
 NET_CALLS = {"socket", "connect", "bind", "listen", "accept", "accept4", "sendto", "sendmsg", "sendmmsg",
              "recvfrom", "recvmsg", "setsockopt", "getsockopt", "socketpair", "shutdown"}
+# /sys/kernel/notes: the kernel's byte order, read once on the /proc path
+# (procnet.py: it differs from the CPU's under cross-endian qemu-user).
 PROC_FILES = {"/proc/net/tcp", "/proc/net/tcp6", "/proc/net/udp", "/proc/net/udp6",
-              "/proc/sys/net/ipv6/bindv6only", "/proc/net/if_inet6"}
+              "/proc/sys/net/ipv6/bindv6only", "/proc/net/if_inet6", "/sys/kernel/notes"}
 NETLINK_SOCKET = "socket(AF_NETLINK, SOCK_RAW, NETLINK_SOCK_DIAG)"
 ROUTE_SOCKET = "socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE)"  # IPv6 questions: is IPv6 on here?
 

@@ -1,0 +1,142 @@
+"""make publish: one multi-arch index in a real registry (Debian's
+docker-registry on localhost:5000), holding for each platform of
+static/platforms an image whose /healthcheck/TCP is dist/'s binary, and a
+consumer image built `FROM scratch` + `COPY --from=` that index works."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tarfile
+import urllib.request
+import uuid
+
+import pytest
+
+from .conftest import PLATFORMS, REPO, need_dist, need_root, need_tool, run, unavailable
+
+REGISTRY = "localhost:5000"
+NAME = "healthcheck"
+INDEX_TYPES = ("application/vnd.oci.image.index.v1+json",
+               "application/vnd.docker.distribution.manifest.list.v2+json")
+ACCEPT = ", ".join(INDEX_TYPES + ("application/vnd.oci.image.manifest.v1+json",
+                                  "application/vnd.docker.distribution.manifest.v2+json"))
+
+
+def version() -> str:
+    for line in (REPO / "src" / "healthcheck" / "__init__.py").read_text().splitlines():
+        if line.startswith("__version__"):
+            return line.split("=", 1)[1].strip().strip('"')
+    raise AssertionError("no __version__")
+
+
+def get(path: str) -> tuple[bytes, str]:
+    req = urllib.request.Request("http://%s/v2/%s/%s" % (REGISTRY, NAME, path), headers={"Accept": ACCEPT})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return r.read(), r.headers.get("Content-Type", "")
+
+
+def blob(digest: str) -> bytes:
+    data, _ = get("blobs/" + digest)
+    assert "sha256:" + hashlib.sha256(data).hexdigest() == digest
+    return data
+
+
+@pytest.fixture(scope="module")
+def published():
+    need_root()
+    need_tool("buildah", "buildah")
+    for p in PLATFORMS:
+        need_dist(p)
+    env = dict(os.environ)
+    env.pop("HEALTHCHECK_REGISTRY", None)
+    cp = subprocess.run(["sh", "scripts/publish.sh"], cwd=REPO, env=env, stdin=subprocess.DEVNULL,
+                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900)
+    assert cp.returncode == 0, cp.stdout[-5000:]
+    data, ctype = get("manifests/latest")
+    return json.loads(data), ctype, data
+
+
+def platform_of(entry) -> str:
+    p = entry["platform"]
+    return "/".join([p["os"], p["architecture"]] + ([p["variant"]] if p.get("variant") else []))
+
+
+def test_index_has_the_eight_platforms(published):
+    index, ctype, raw = published
+    assert ctype in INDEX_TYPES and index["mediaType"] in INDEX_TYPES
+    got = sorted(platform_of(m) for m in index["manifests"])
+    assert got == sorted(p.platform for p in PLATFORMS)
+    # the version tag names the same index
+    data, _ = get("manifests/" + version())
+    assert data == raw
+
+
+def test_each_image_holds_the_dist_binary(published):
+    index, _, _ = published
+    labels_seen = set()
+    by_platform = {platform_of(m): m for m in index["manifests"]}
+    for p in PLATFORMS:
+        manifest = json.loads(get("manifests/" + by_platform[p.platform]["digest"])[0])
+        config = json.loads(blob(manifest["config"]["digest"]))
+        arch = p.platform.split("/")
+        assert (config["os"], config["architecture"]) == (arch[0], arch[1])
+        assert config.get("variant", "") == (arch[2] if len(arch) > 2 else "")
+        cfg = config["config"]
+        assert cfg["Entrypoint"] == ["/healthcheck/TCP"] and cfg["User"] == "65534:65534"
+        labels_seen.add(json.dumps(cfg["Labels"], sort_keys=True))
+        files = {}
+        for layer in manifest["layers"]:
+            data = blob(layer["digest"])
+            if data[:2] == b"\x1f\x8b":
+                data = gzip.decompress(data)
+            with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+                for member in tar:
+                    name = member.name.lstrip("./")
+                    files[name] = member.linkname if member.issym() else tar.extractfile(member).read() \
+                        if member.isfile() else None
+        assert files["healthcheck/TCP"] == (p.dir / "TCP").read_bytes(), p.arch
+        for tool in ("UDP", "TCP6", "UDP6"):
+            assert files["healthcheck/" + tool] == "TCP"
+        assert sorted(k for k in files if files[k] is not None) == \
+            ["healthcheck/TCP", "healthcheck/TCP6", "healthcheck/UDP", "healthcheck/UDP6"]
+    # one set of labels, the Dockerfile's, with the version
+    assert len(labels_seen) == 1
+    labels = json.loads(labels_seen.pop())
+    assert labels["org.opencontainers.image.version"] == version()
+    assert labels["org.opencontainers.image.title"] == "healthcheck"
+
+
+def test_consumer_image_copies_from_the_index(published, tmp_path):
+    if shutil.which("docker") is None or run(["docker", "info"], timeout=30).returncode != 0:
+        unavailable("no docker engine (scripts/docker-up.sh starts one)")
+    tag = "healthcheck-consumer:release-test-%s" % uuid.uuid4().hex[:6]
+    (tmp_path / "Dockerfile").write_text(
+        "FROM scratch\n"
+        "COPY --from=%s/%s:latest /healthcheck /healthcheck\n"
+        'ENTRYPOINT ["/healthcheck/TCP"]\n' % (REGISTRY, NAME))
+    # the engine must fetch the index afresh, not reuse a local copy
+    run(["docker", "rmi", "%s/%s:latest" % (REGISTRY, NAME)])
+    cp = run(["docker", "build", "--pull", "-q", "-t", tag, str(tmp_path)], timeout=300)
+    assert cp.returncode == 0, cp.stderr
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # held, never listening: nobody else takes it
+    try:
+        ok = run(["docker", "run", "--rm", "--network", "host", tag, str(port)], timeout=60)
+        no = run(["docker", "run", "--rm", "--network", "host", tag, str(closed.getsockname()[1])], timeout=60)
+    finally:
+        listener.close()
+        closed.close()
+        run(["docker", "rmi", "-f", tag])
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert no.returncode == 1, no.stdout + no.stderr
