@@ -19,6 +19,7 @@
 #   HEALTHCHECK_VERSION     default: __version__ of src/healthcheck
 #   HEALTHCHECK_SOURCE      org.opencontainers.image.source label (default empty)
 #   HEALTHCHECK_DIST        default dist/
+#   HEALTHCHECK_REVISION    org.opencontainers.image.revision label (default: git's HEAD)
 #   SOURCE_DATE_EPOCH       default: the commit's time
 #   REGISTRY_AUTH_FILE      buildah's own: credentials (`buildah login`) for a real registry
 set -eu
@@ -36,6 +37,7 @@ die() { log "ERROR: $*"; exit 1; }
 command -v buildah >/dev/null 2>&1 || die "buildah not found (Debian package buildah; scripts/deps.sh installs it)"
 VERSION=${HEALTHCHECK_VERSION:-$(sed -n 's/^__version__ *= *"\(.*\)"/\1/p' "$REPO/src/healthcheck/__init__.py")}
 [ -n "$VERSION" ] || die "no __version__ in src/healthcheck/__init__.py; set HEALTHCHECK_VERSION"
+REVISION=${HEALTHCHECK_REVISION-$(git -C "$REPO" rev-parse --short=12 HEAD 2>/dev/null || true)}
 if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
     SOURCE_DATE_EPOCH=$(git -C "$REPO" log -1 --format=%ct 2>/dev/null || echo 0)
 fi
@@ -79,6 +81,7 @@ awk '!/^#/ && NF { print $1, $2 }' "$PLATFORMS" | while read -r arch platform; d
     bh build -q --format oci --platform "$platform" -t "$IMAGE_NAME-$arch" \
         --timestamp "$SOURCE_DATE_EPOCH" \
         --build-arg VERSION="$VERSION" --build-arg SOURCE="${HEALTHCHECK_SOURCE:-}" \
+        --build-arg HEALTHCHECK_REVISION="$REVISION" \
         -f "$work/Containerfile" "$ctx" >/dev/null
     # buildah 1.28 writes variant v7 into the config of any arm image, also
     # with --platform linux/arm/v6 or --variant v6: set the platform again on

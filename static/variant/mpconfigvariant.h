@@ -24,27 +24,27 @@
 // Interpreter features.
 #define MICROPY_HELPER_REPL (1)
 #define MICROPY_KBD_EXCEPTION (1)
-#define MICROPY_ENABLE_SOURCE_LINE (1)
+#define MICROPY_ENABLE_SOURCE_LINE (0)  // no line tables: tool mode prints no traceback
 #define MICROPY_LONGINT_IMPL (MICROPY_LONGINT_IMPL_MPZ)
 // No floats: about 40 KB less (formatting, parsing, libm). Float literals in
 // the package fail the build; `/` on ints raises TypeError.
 #ifndef MICROPY_FLOAT_IMPL
 #define MICROPY_FLOAT_IMPL (MICROPY_FLOAT_IMPL_NONE)
 #endif
-#define MICROPY_PY_FSTRINGS (1)
 #define MICROPY_PY_BUILTINS_BYTES_HEX (1)
-#define MICROPY_PY_BUILTINS_MEMORYVIEW (1)
 #define MICROPY_PY_BUILTINS_STR_PARTITION (1)
 #define MICROPY_PY_BUILTINS_STR_SPLITLINES (1)
-#define MICROPY_PY_BUILTINS_FROZENSET (1)
-#define MICROPY_PY_BUILTINS_NEXT2 (1)
 #define MICROPY_CAN_OVERRIDE_BUILTINS (0)
 #define MICROPY_ENABLE_EMERGENCY_EXCEPTION_BUF (1)
 #define MICROPY_EMERGENCY_EXCEPTION_BUF_SIZE (256)
 
-// Modules. Built-in: sys, os, errno, struct, socket (Makefile), collections,
-// array, io, micropython, gc, time. No math/cmath, json, re, select.
+// Modules. Built-in: sys, os, errno, struct, socket (Makefile), io, micropython,
+// gc, time. No collections, array, math/cmath, json, re, select: ppc64le, the
+// largest code, must stay under 300 KB (f-strings, memoryview, frozenset and
+// next(it, default) are off for the same reason; the package uses none).
 #define MICROPY_PY_MATH (0)
+#define MICROPY_PY_COLLECTIONS (0)
+#define MICROPY_PY_ARRAY (0)
 #define MICROPY_PY_CMATH (0)
 #define MICROPY_PY_SYS_STDFILES (1)
 #define MICROPY_PY_SYS_MAXSIZE (1)

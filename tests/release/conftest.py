@@ -9,16 +9,15 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
-import uuid
 from pathlib import Path
 
 import pytest
 
+from tests.harness import Netns, missing
+
 REPO = Path(__file__).resolve().parents[2]
 DIST = Path(os.environ.get("HEALTHCHECK_DIST", REPO / "dist"))
 IN_CI = os.environ.get("CI") == "true"
-HELPER = REPO / "tests" / "sockhelper.py"
 SIZE_LIMIT = 307200
 
 
@@ -44,10 +43,7 @@ def read_platforms() -> list[Platform]:
 PLATFORMS = read_platforms()
 
 
-def unavailable(reason: str):
-    if IN_CI:
-        pytest.fail("CI=true but " + reason, pytrace=False)
-    pytest.skip(reason)
+unavailable = missing  # fails under CI=true, skips elsewhere (tests/harness.py)
 
 
 def need_tool(name: str, package: str):
@@ -69,38 +65,22 @@ def run(argv, timeout=60, **kw) -> subprocess.CompletedProcess:
     return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, text=True, **kw)
 
 
-class Namespace:
-    """A fresh network namespace with loopback up and a sockhelper in it."""
+class Listeners:
+    """A namespace of tests/harness.py with a holder: open("tcp 4 ADDR 0") -> port."""
 
     def __init__(self):
-        self.name = "hcrel-%d-%s" % (os.getpid(), uuid.uuid4().hex[:6])
-        subprocess.run(["ip", "netns", "add", self.name], check=True)
-        self.exec = ["ip", "netns", "exec", self.name]
-        subprocess.run(self.exec + ["ip", "link", "set", "lo", "up"], check=True)
-        self.helper = subprocess.Popen(self.exec + [sys.executable, str(HELPER)], stdin=subprocess.PIPE,
-                                       stdout=subprocess.PIPE, text=True)
-        assert self.helper.stdout.readline().strip() == "ready"
+        self.ns = Netns(peer=False)
+        self.exec = self.ns.prefix
+        self.holder = self.ns.holder()
 
     def open(self, line: str) -> int:
-        """A listener as tests/sockhelper.py describes it; its port."""
-        self.helper.stdin.write(line + "\n")
-        self.helper.stdin.flush()
-        reply = self.helper.stdout.readline().split()
-        assert reply[0] == "ok", reply
-        return int(reply[2])
-
-    def close(self):
-        if self.helper.poll() is None:
-            self.helper.stdin.write("quit\n")
-            self.helper.stdin.close()
-            self.helper.wait(10)
-        subprocess.run(["ip", "netns", "del", self.name], check=False)
+        return self.holder.cmd(line)[1]
 
 
 @pytest.fixture(scope="module")
 def netns():
     need_root()
     need_tool("ip", "iproute2")
-    ns = Namespace()
-    yield ns
-    ns.close()
+    listeners = Listeners()
+    yield listeners
+    listeners.ns.delete()

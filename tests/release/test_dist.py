@@ -11,6 +11,8 @@ import re
 
 import pytest
 
+from tests.harness import LINKS
+
 from .conftest import DIST, PLATFORMS, SIZE_LIMIT, need_dist, need_tool, run
 
 
@@ -57,7 +59,7 @@ def test_arm_variant_is_the_one_named(want):
 @pytest.mark.parametrize("p", PLATFORMS, ids=repr)
 def test_symlinks_and_sums(p):
     need_dist(p)
-    for tool in ("UDP", "TCP6", "UDP6"):
+    for tool in LINKS:
         assert os.readlink(p.dir / tool) == "TCP"
     sums = (DIST / "SHA256SUMS").read_text()
     digest = hashlib.sha256((p.dir / "TCP").read_bytes()).hexdigest()

@@ -7,6 +7,8 @@ import os
 import shutil
 import uuid
 
+from tests.harness import LINKS
+
 from .conftest import PLATFORMS, need_dist, need_root, run, unavailable
 
 IMAGE = os.environ.get("HEALTHCHECK_IMAGE", "healthcheck:latest")
@@ -28,11 +30,11 @@ def test_image_binary_is_dist_binary(tmp_path):
     name = "hcrel-%s" % uuid.uuid4().hex[:8]
     assert run(["docker", "create", "--name", name, IMAGE]).returncode == 0
     try:
-        for tool in ("TCP", "UDP", "TCP6", "UDP6"):
+        for tool in ("TCP",) + LINKS:
             cp = run(["docker", "cp", "%s:/healthcheck/%s" % (name, tool), str(tmp_path / tool)])
             assert cp.returncode == 0, cp.stderr
     finally:
         run(["docker", "rm", "-f", name])
     assert (tmp_path / "TCP").read_bytes() == (p.dir / "TCP").read_bytes()
-    for tool in ("UDP", "TCP6", "UDP6"):
+    for tool in LINKS:
         assert os.readlink(tmp_path / tool) == "TCP"

@@ -19,6 +19,8 @@ import uuid
 
 import pytest
 
+from tests.harness import LINKS
+
 from .conftest import PLATFORMS, REPO, need_dist, need_root, need_tool, run, unavailable
 
 REGISTRY = "localhost:5000"
@@ -89,7 +91,7 @@ def test_each_image_holds_the_dist_binary(published):
         assert (config["os"], config["architecture"]) == (arch[0], arch[1])
         assert config.get("variant", "") == (arch[2] if len(arch) > 2 else "")
         cfg = config["config"]
-        assert cfg["Entrypoint"] == ["/healthcheck/TCP"] and cfg["User"] == "65534:65534"
+        assert cfg["Entrypoint"] == ["/healthcheck/healthcheck"] and cfg["User"] == "65534:65534"
         labels_seen.add(json.dumps(cfg["Labels"], sort_keys=True))
         files = {}
         for layer in manifest["layers"]:
@@ -102,10 +104,10 @@ def test_each_image_holds_the_dist_binary(published):
                     files[name] = member.linkname if member.issym() else tar.extractfile(member).read() \
                         if member.isfile() else None
         assert files["healthcheck/TCP"] == (p.dir / "TCP").read_bytes(), p.arch
-        for tool in ("UDP", "TCP6", "UDP6"):
+        for tool in LINKS:
             assert files["healthcheck/" + tool] == "TCP"
-        assert sorted(k for k in files if files[k] is not None) == \
-            ["healthcheck/TCP", "healthcheck/TCP6", "healthcheck/UDP", "healthcheck/UDP6"]
+        assert sorted(k for k in files if files[k] is not None) == sorted(["healthcheck/TCP"] + [
+            "healthcheck/" + t for t in LINKS])
     # one set of labels, the Dockerfile's, with the version
     assert len(labels_seen) == 1
     labels = json.loads(labels_seen.pop())
