@@ -135,12 +135,17 @@ def tool_and_args(argv):
     tool = find_tool(argv0[argv0.rfind("/") + 1:])
     if tool is not None:
         return tool.name, argv[1:]
-    for i in range(1, len(argv)):
+    i = 1
+    while i < len(argv):
+        if argv[i] == "--wait":  # its value is no tool name
+            i += 2
+            continue
         if not argv[i].startswith("-"):
             tool = find_tool(argv[i])
             if tool is not None:
                 return tool.name, argv[1:i] + argv[i + 1:]
             break
+        i += 1
     return None, argv[1:]
 
 

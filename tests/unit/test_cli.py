@@ -31,6 +31,7 @@ NAMES = [
     (["/healthcheck/healthcheck", "udp6", "53"], "UDP6", ["53"]),
     (["hc", "--debug", "UNIX", "/s"], "UNIX", ["--debug", "/s"]),
     (["healthcheck", "80"], None, ["80"]), (["renamed"], None, []), ([], None, []),
+    (["healthcheck", "--wait", "5", "tcp", "80"], "TCP", ["--wait", "5", "80"]),
 ]
 
 
