@@ -53,7 +53,7 @@ def decide(query, backend=None, explain=False, proc_root="/proc",
     notes = []
     tool = query.tool
     identity = None
-    if query.addr is not None or tool.family == AF_UNIX or query.accepting or tool.family == AF_INET6:
+    if query.addr is not None or tool.family in (AF_UNIX, AF_INET6):
         # Questions of the namespace itself (bind, stat, sysctls, rtnetlink): a
         # plain IPv4 check needs none of them, and start-up is most of its cost.
         from . import namespace
@@ -86,6 +86,8 @@ def decide(query, backend=None, explain=False, proc_root="/proc",
         name = "/proc (forced)" if backend == PROC else "/proc (fallback)"
         somaxconn = None
         if query.accepting and tool.proto == IPPROTO_TCP:
+            from . import namespace  # /proc shows no queue limits: the cap of them all
+
             somaxconn = namespace.read_sysctl(proc_root, "net/core/somaxconn")
         records = proc_backend(query, notes, explain, proc_root)
         try:
@@ -119,7 +121,7 @@ def _settle(query, res, proc_root, notes):
         accepted, how = namespace.connect_accepted(query.addr, res.port)
         notes.append("port %d: v6only unknown; %s" % (res.port, how))
         if accepted:
-            res.listening, res.settled = rec, None
+            res.listening = rec
             res.loopback_only = False
         else:
             res.near_miss = (rec, "v6only unknown; " + how)

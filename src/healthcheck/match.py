@@ -109,9 +109,10 @@ def queue_full(rec, somaxconn=None):
     """(why the socket cannot take the next client or datagram, or None;
     whether its queue could be judged at all). The kernel drops at queue >
     limit for a listener (its sk_acceptq_is_full) and, for UDP, when the
-    memory in use plus the datagram's would pass the buffer. Where the limit is unknown (/proc), a listener's queue
-    above net.core.somaxconn (the cap of every limit) is still certainly
-    full. Unix datagram sockets are not judged."""
+    memory in use plus the datagram's would pass the buffer. Where the limit
+    is unknown (/proc), a listener's queue above net.core.somaxconn (the cap
+    of every limit) is still certainly full. Unix datagram sockets are not
+    judged."""
     if rec.state == TCP_LISTEN:
         if rec.queue is None:
             return None, False
@@ -199,10 +200,9 @@ def match(query, records, explain=False, identity=None, somaxconn=None, limit=50
         if explain and len(res.explained) < limit:
             res.explained.append((rec, counts, why))
         if counts:
-            first = res.listening is None
-            if first:
+            if res.listening is None:
                 res.listening = rec
-            if unix or not is_loopback(_local(rec)):
+            if unix or not is_loopback(rec.addr):
                 if res.loopback_only:
                     res.loopback_only = False
                     waiting -= 1
@@ -214,7 +214,3 @@ def match(query, records, explain=False, identity=None, somaxconn=None, limit=50
         elif res.near_miss is None:
             res.near_miss = (rec, why)
     return results
-
-
-def _local(rec):
-    return rec.addr

@@ -8,6 +8,7 @@ them only when the answer depends on them.
 import struct
 import sys
 
+from . import netlink
 from .addr import DIGITS, format_addr, only, unmap_v4
 from .errors import KernelError, Refused, describe_oserror, errno_of
 from .kernel_abi import (
@@ -23,10 +24,6 @@ from .kernel_abi import (
 )
 
 MICROPYTHON = sys.implementation.name == "micropython"
-if MICROPYTHON:
-    import socket as socket_mod
-else:
-    import _socket as socket_mod  # CPython: skips socket.py and its enum import
 
 CONNECT_TIMEOUT = 1  # seconds; loopback answers in microseconds unless the queue is full
 LOOPBACK4 = b"\x7f\x00\x00\x01"
@@ -53,7 +50,7 @@ def address_present(family, addr):
     namespace? A UDP socket bound to it at port 0 tells, without a packet
     (EADDRNOTAVAIL when it is not). None: this could not be asked."""
     try:
-        sock = socket_mod.socket(family, SOCK_DGRAM)
+        sock = netlink.socket_mod.socket(family, SOCK_DGRAM)
     except OSError as err:
         if errno_of(err) == EAFNOSUPPORT:
             return False, "this kernel has no IPv%s" % ("6" if family == AF_INET6 else "4")
@@ -75,8 +72,6 @@ def ipv6_enabled(proc_root="/proc", netlink_ok=True):
     answered, else from /proc/net/if_inet6; None when neither answers."""
     note = None
     if netlink_ok:
-        from . import netlink  # only IPv6 questions come here
-
         def decode(payload):
             return True if payload[:1] == bytes([AF_INET6]) else None  # other families: dropped
 
@@ -109,7 +104,7 @@ def connect_accepted(addr, port):
     target = LOOPBACK4 if addr is None else (unmap_v4(addr) or addr)
     where = "%s:%d" % (format_addr(target), port)
     try:
-        sock = socket_mod.socket(AF_INET, SOCK_STREAM)
+        sock = netlink.socket_mod.socket(AF_INET, SOCK_STREAM)
     except OSError as err:
         raise Refused("cannot open a TCP socket to settle v6only: %s" % describe_oserror(err))
     try:

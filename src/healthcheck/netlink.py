@@ -15,7 +15,7 @@ import struct
 import sys
 
 from .errors import KernelError, ParseError, Refused, describe_oserror
-from .kernel_abi import AF_INET, AF_INET6, AF_NETLINK, IPPROTO_TCP, SOCK_RAW, TCP_LISTEN
+from .kernel_abi import AF_INET, AF_INET6, AF_NETLINK, ALL_STATES, IPPROTO_TCP, SOCK_RAW, TCP_LISTEN
 from .record import SocketRecord
 
 if sys.implementation.name == "micropython":
@@ -234,7 +234,7 @@ def fetch(tool, ports, notes, states, ext=0, timeout=TIMEOUT):
     sock = open_socket(NETLINK_SOCK_DIAG, timeout)
     notes.append("netlink dumps: %s, %s, port filter in kernel" % (
         " + ".join(["AF_INET6" if f == AF_INET6 else "AF_INET" for f in tool.families]),
-        "every state" if states == 0xFFFFFFFF else "state filter %s" % (
+        "every state" if states == ALL_STATES else "state filter %s" % (
             "LISTEN" if tool.proto == IPPROTO_TCP else "CLOSE")))
     return _records(sock, tool, ports, states, ext, timeout)
 

@@ -9,7 +9,7 @@ import struct
 
 from . import netlink
 from .errors import ParseError
-from .kernel_abi import AF_UNIX, TCP_LISTEN
+from .kernel_abi import AF_UNIX, ALL_STATES, TCP_LISTEN
 from .record import UnixRecord
 
 UDIAG_SHOW_NAME = 0x01
@@ -58,7 +58,7 @@ def fetch(notes, states, timeout=netlink.TIMEOUT):
     """Yields every unix socket in `states` (a bit mask)."""
     sock = netlink.open_socket(netlink.NETLINK_SOCK_DIAG, timeout)
     notes.append("netlink dump: AF_UNIX (unix_diag), %s" % (
-        "every state" if states == 0xFFFFFFFF else "states LISTEN and CLOSE"))
+        "every state" if states == ALL_STATES else "states LISTEN and CLOSE"))
     return _records(sock, states, timeout)
 
 

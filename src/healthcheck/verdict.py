@@ -29,9 +29,8 @@ class Verdict:
 
     def _reason(self):
         query = self.query
-        subject = query.subject()
-        if query.addr is not None:
-            subject += " on " + format_addr(query.addr)
+        where = "" if query.addr is None else " on " + format_addr(query.addr)
+        subject = query.subject() + where
         plural = len(self.results) > 1
         if self.problem is not None:
             return "%s %s not listening (%s)" % (subject, "are" if plural else "is", self.problem)
@@ -43,11 +42,7 @@ class Verdict:
                 tail = ", loopback only"
             return "%s %s listening (%s%s)" % (subject, "are" if plural else "is", ", ".join(found), tail)
         res = down[0]
-        what = subject
-        if plural:
-            what = "%s port %d" % (query.tool.name, res.port)
-            if query.addr is not None:
-                what += " on " + format_addr(query.addr)
+        what = "%s port %d%s" % (query.tool.name, res.port, where) if plural else subject
         if res.blocked is not None:
             rec, why = res.blocked
             text = "%s is listening but not accepting (%s: %s)" % (what, _where(rec), why)
