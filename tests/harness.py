@@ -249,6 +249,10 @@ class Tools:
         env = clean_env(HEALTHCHECK_BACKEND=None if backend == "auto" else backend)
         return self.ns.run(self.build.argv(tool, *args), env, uid=uid, **kw)
 
+    def on_proc(self, tool="TCP"):
+        """Whether `tool` answers from /proc here (forced, or netlink refused)."""
+        return "kernel interface: /proc" in self(tool, "@hc-probe" if tool == "UNIX" else "1", "--debug").err
+
     def ok(self, tool, *args, **kw):
         res = self(tool, *args, **kw)
         assert res.rc == 0 and res.err == "" and res.out.count("\n") == 1, \

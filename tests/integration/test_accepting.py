@@ -7,10 +7,6 @@ import time
 from tests.harness import V6_ADDR
 
 
-def proc_answers(tools):
-    return "kernel interface: /proc" in tools("TCP", "1", "--debug").err
-
-
 def test_full_accept_queue(ns, tools):
     h = ns.holder()
     full, port = h.open("tcp", 4, "0.0.0.0", backlog=1)
@@ -19,7 +15,7 @@ def test_full_accept_queue(ns, tools):
     tools.ok("TCP", port)  # a hung server still looks open to a plain check
     tools.ok("TCP", roomy, "--accepting")
     res = tools("TCP", port, "--accepting")
-    if proc_answers(tools):  # /proc shows the queue (2) but not its limit (1)
+    if tools.on_proc():  # /proc shows the queue (2) but not its limit (1)
         assert res.rc == 0 and "queue limit not visible" in res.out, res
         ns.sysctl("net.core.somaxconn", 1)  # every limit is at most this: 2 is certainly full
         res = tools.no("TCP", port, "--accepting")
@@ -40,7 +36,7 @@ def test_full_accept_queue_ipv6_and_every_listener_must_have_room(ns, tools):
     full, _ = h.open("tcp", 6, "::1", port, backlog=1, reuseport=1)  # a specific listener beside the wildcard
     h.clients(full, 4)
     tools.ok("TCP6", port)
-    if proc_answers(tools):
+    if tools.on_proc():
         ns.sysctl("net.core.somaxconn", 1)
     res = tools.no("TCP6", port, "--accepting")
     assert "[::1]:%d: accept queue full" % port in res.err, res
@@ -55,7 +51,7 @@ def test_full_udp_receive_buffer(ns, tools):
     tools.ok("UDP", port)
     tools.ok("UDP", idle, "--accepting")
     res = tools("UDP", port, "--accepting")
-    if proc_answers(tools):  # /proc shows the queued bytes, not the buffer size
+    if tools.on_proc():  # /proc shows the queued bytes, not the buffer size
         assert res.rc == 0 and "queue limit not visible" in res.out, res
     else:
         assert res.rc == 1 and "receive buffer full" in res.err and "the server is not reading" in res.err, res

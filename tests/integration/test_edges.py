@@ -10,12 +10,6 @@ from pathlib import Path
 
 from tests.harness import V4_ADDR, V6_ADDR, Tools
 
-
-def on_proc(tools, port):
-    """Whether this run answers from /proc (forced, or netlink refused)."""
-    return "kernel interface: /proc" in tools("TCP", port, "--debug").err
-
-
 # ---- 1. v6only unknown on /proc: settled by one connect(), never guessed
 
 def test_v6only_listener_with_bindv6only_0(ns, tools):
@@ -26,7 +20,7 @@ def test_v6only_listener_with_bindv6only_0(ns, tools):
     assert "IPv6-only" in res.err, res
     tools.no("TCP", port, V4_ADDR)
     tools.ok("TCP6", port)
-    if on_proc(tools, port):
+    if tools.on_proc():
         res = tools("TCP", port, "--debug")
         assert "a connect() to 127.0.0.1:%d was refused" % port in res.err, res
         res = tools("TCP", port, V4_ADDR, "--debug")
@@ -41,26 +35,27 @@ def test_dual_stack_listener_with_bindv6only_1(ns, tools):
     res = tools.ok("TCP", port)
     assert "assumed" not in res.out  # exact on every interface
     tools.ok("TCP", port, V4_ADDR)
-    if on_proc(tools, port):
+    if tools.on_proc():
         assert "a connect() to 127.0.0.1:%d was accepted" % port in tools("TCP", port, "--debug").err
 
 
 def test_udp_on_proc_says_it_rests_on_bindv6only(ns, tools):
+    on_proc = tools.on_proc()
     h = ns.holder()
     _, port = h.open("udp", 6, "::", v6only=0)
     res = tools.ok("UDP", port)
-    if on_proc(tools, 1):
+    if on_proc:
         assert "dual-stack assumed from net.ipv6.bindv6only=0" in res.out, res
     else:
         assert "assumed" not in res.out, res  # netlink sees v6only
     _, port6 = h.open("udp", 6, "::", v6only=1)
     res = tools("UDP", port6)
-    if on_proc(tools, 1):  # the documented limit of /proc: the line says what it rests on
+    if on_proc:  # the documented limit of /proc: the line says what it rests on
         assert res.rc == 0 and "assumed from net.ipv6.bindv6only=0" in res.out, res
     else:
         assert res.rc == 1 and "IPv6-only" in res.err, res
     ns.sysctl("net.ipv6.bindv6only", 1)
-    if on_proc(tools, 1):
+    if on_proc:
         res = tools.no("UDP", port)
         assert "IPv6-only assumed from net.ipv6.bindv6only=1" in res.err, res
 
