@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import LINKS, TOOLS, missing
+import healthcheck
+from tests.harness import LINKS, ROOT, TOOLS, missing
 
 from .conftest import is_static_elf
 
@@ -118,6 +119,15 @@ def test_in_listener_namespace(docker, image, listener, tool, port, want):
         assert len(_lines(cp.stdout)) <= 1 and cp.stderr.strip() == b"", (cp.stdout, cp.stderr)
     else:
         assert len(_lines(cp.stderr)) == 1 and cp.stdout.strip() == b"", (cp.stdout, cp.stderr)
+
+
+def test_labels_name_the_revision_and_version(docker, image):
+    """make image fills the OCI labels from git and the package (README, In a Docker image)."""
+    labels = json.loads(docker.out("image", "inspect", "--format", "{{json .Config.Labels}}", image))
+    revision = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"],
+                              capture_output=True, text=True).stdout.strip()
+    assert labels["org.opencontainers.image.revision"] == revision, labels
+    assert labels["org.opencontainers.image.version"] == healthcheck.__version__, labels
 
 
 def test_entrypoint_takes_the_tool_first(docker, image, listener):

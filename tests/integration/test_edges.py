@@ -8,7 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from tests.harness import V4_ADDR, V6_ADDR, Tools
+from tests.harness import ROOT, V4_ADDR, V6_ADDR, Tools, run
 
 # ---- 1. v6only unknown on /proc: settled by one connect(), never guessed
 
@@ -177,3 +177,7 @@ def test_debug_wins_over_quiet_and_version_names_the_build(ns, tools):
     res = tools("TCP", "--version")
     assert res.rc == 0 and res.out.startswith("TCP (healthcheck) ")
     assert ("MicroPython" if tools.build.static else "CPython") in res.out, res
+    if tools.build.static:  # the build names its source and platform (static/bundle.py)
+        revision = run(["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"]).out.strip()
+        platform = "linux/" + tools.build.bin_dir.parent.name[len("linux-"):].replace("-", "/")
+        assert "revision %s, " % revision in res.out and res.out.rstrip().endswith(platform + ")"), res
