@@ -1,0 +1,125 @@
+"""What the tools say about themselves: --help, --version and the usage
+line of an error. Imported only for those: a check never needs its text."""
+
+import sys
+
+from . import __version__
+from .cli import PROGRAM
+from .errors import UsageError, shown
+from .tools import NAMES
+
+INET_USAGE = "%s PORTS [ADDRESS] [--quiet] [--debug] [--external] [--accepting] [--wait SECONDS]"
+UNIX_USAGE = "%s PATH|@NAME [--quiet] [--debug] [--accepting] [--wait SECONDS]"
+
+HELP = """usage: %(usage)s
+       %(t)s --help | --version
+
+Exit 0 if %(what)s in this network namespace (inside a container: the
+container's), 1 otherwise.
+
+%(args)s
+  -q, --quiet    print nothing; the exit code is the answer (--debug wins)
+  --debug        show the kernel interface used and every socket on %(on)s,
+                 with the reason it counts or not
+%(external)s  --accepting    count only listeners that can take the next client: a full
+                 accept queue%(udpq)s means the server is not serving
+  --wait SECS    check again (every 20 ms, growing to 0.5 s) until it holds or
+                 SECS seconds have passed; 0 = one check. Sees only this
+                 namespace: no remote wait
+  -h, --help     this text;  -V, --version  the version and build
+
+%(note)s
+It opens no connection (one exception: on the /proc fallback, a [::] TCP
+listener whose v6only cannot be seen is settled by one loopback connect()).
+HEALTHCHECK_BACKEND=netlink or =proc forces a kernel interface.
+Rules: README.md of the healthcheck project. healthcheck %(v)s"""
+
+INET_ARGS = """  PORTS          a port 1-65535, or several joined by commas: 80,443
+  ADDRESS        only count listeners that accept on this %(fam)s address of
+                 this namespace (a wildcard listener accepts on every
+                 address); %(any)s or no ADDRESS means any address"""
+UNIX_ARGS = """  PATH           the socket file, matched by its identity (device, inode)
+  @NAME          a Linux abstract socket"""
+EXTERNAL = """  --external     count only listeners reachable from outside the namespace
+                 (not on 127.0.0.0/8, ::1 or ::ffff:127.x)
+"""
+
+NOTES = {
+    "TCP": "TCP: a socket in LISTEN state. IPv6 sockets on [::] that also\n"
+           "accept IPv4 (dual-stack, v6only off) count too.",
+    "UDP": "UDP: a bound socket that is not connected. IPv6 sockets on [::]\n"
+           "that also accept IPv4 (dual-stack, v6only off) count too.",
+    "TCP6": "TCP6: an IPv6 socket in LISTEN state; IPv4 sockets never count.\n"
+            "Where IPv6 is off (no IPv6 address here), nothing is listening.",
+    "UDP6": "UDP6: a bound, unconnected IPv6 socket; IPv4 sockets never count.\n"
+            "Where IPv6 is off (no IPv6 address here), nothing is listening.",
+    "UNIX": "UNIX: a stream or seqpacket socket in LISTEN state bound to the\n"
+            "name, or a bound datagram socket. A stale socket file, a socket\n"
+            "that never called listen(), a client: not listening.",
+}
+
+PROGRAM_HELP = """usage: %s TOOL ARGS...     (or run the tool under its own name)
+
+TOOL is one of %s (any letter case):
+  TCP PORTS [ADDRESS]    a TCP listener, reachable over IPv4
+  UDP PORTS [ADDRESS]    a bound, unconnected UDP socket, over IPv4
+  TCP6 PORTS [ADDRESS]   the same over IPv6
+  UDP6 PORTS [ADDRESS]   the same over IPv6
+  UNIX PATH|@NAME        a unix domain socket
+Exit 0 if it is listening in this network namespace, 1 otherwise.
+`%s TOOL --help` tells more. healthcheck %s"""
+
+
+def asked_text(name, opts, args):
+    """The text of --help or --version for tool `name`; with no tool named
+    (name None: started under another name), the program's own, or a
+    UsageError naming the tools."""
+    if name is not None:
+        return help_text(name) if opts.help else version_text(name)
+    if opts.version:
+        return version_text(PROGRAM)
+    if opts.help:
+        return PROGRAM_HELP % (PROGRAM, ", ".join(NAMES), PROGRAM, __version__)
+    positionals = [a for a in args if not a.startswith("-")]
+    if positionals:
+        raise UsageError("unknown tool '%s': use one of %s" % (shown(positionals[0]), ", ".join(NAMES)))
+    raise UsageError("no tool named: use one of %s" % ", ".join(NAMES))
+
+
+def usage(name):
+    if name is None:
+        return "%s TOOL ARGS...   (TOOL: %s; --help for more)" % (PROGRAM, ", ".join(NAMES))
+    return (UNIX_USAGE if name == "UNIX" else INET_USAGE) % name + "   (--help for more)"
+
+
+def help_text(name):
+    if name == "UNIX":
+        return HELP % {
+            "usage": UNIX_USAGE % name, "t": name, "what": "a unix socket is listening on PATH",
+            "args": UNIX_ARGS, "on": "the socket", "external": "", "udpq": "",
+            "note": NOTES[name], "v": __version__}
+    v6 = name.endswith("6")
+    return HELP % {
+        "usage": INET_USAGE % name, "t": name,
+        "what": "every port in PORTS is listening for %s over IPv%s" % (name.rstrip("6"), "6" if v6 else "4"),
+        "args": INET_ARGS % {"fam": "IPv6" if v6 else "IPv4", "any": "::" if v6 else "0.0.0.0"},
+        "on": "the asked ports", "external": EXTERNAL,
+        "udpq": " (UDP: a full receive buffer)" if name.startswith("UDP") else "",
+        "note": NOTES[name], "v": __version__}
+
+
+def version_text(name):
+    """The version and the build: for the static binary, the source
+    revision, MicroPython's version and the platform it was built for."""
+    from . import build_info  # --version only
+
+    impl = sys.implementation
+    text = "%s (healthcheck) %s" % (name, __version__)
+    parts = []
+    if build_info.REVISION:
+        parts.append("revision " + build_info.REVISION)
+    parts.append("%s %s" % ("MicroPython" if impl.name == "micropython" else "CPython",
+                            ".".join([str(v) for v in impl.version[:3]])))
+    if build_info.PLATFORM:
+        parts.append(build_info.PLATFORM)
+    return text + " (" + ", ".join(parts) + ")"
