@@ -1,8 +1,8 @@
 """Backend 1: ask the kernel through netlink (sock_diag(7), rtnetlink(7)).
 
 Pure parts: build_request(family, proto, states, ports) -> bytes,
-iter_messages(buf) -> (type, flags, seq, payload), decode_inet(payload,
-proto, family) -> SocketRecord. The only I/O is open_socket() and dump(),
+parse_reply(buf, ...) -> records, decode_inet(payload, proto, family)
+-> SocketRecord. The only I/O is open_socket() and dump(),
 a thin send/recv loop that unix_diag.py and namespace.py use too.
 
 The request carries a state filter (1 << LISTEN for TCP, 1 << CLOSE for
@@ -64,20 +64,31 @@ def port_filter(ports):
     """inet_diag bytecode accepting a socket whose local port is one of
     `ports`. Each port is "sport >= p AND sport <= p" (S_EQ needs Linux
     4.16), then a JMP to the end (accept); a failed test falls through to
-    the next port's block, and past the last block means reject."""
-    code = b""
-    for port in reversed(ports):
-        block = (_op(INET_DIAG_BC_S_GE, 8, 20) + _op(0, 0, port)
-                 + _op(INET_DIAG_BC_S_LE, 8, 12) + _op(0, 0, port))
-        if code:
-            block += _op(INET_DIAG_BC_JMP, 4, 4 + len(code))
-        code = block + code
-    return code
+    the next port's block, and past the last block means reject. Packed in
+    one struct.pack call: a call per op made the request the costliest part
+    of a check in the static build."""
+    values = []
+    rest = 20 * len(ports) - 4  # bytes after this block's S_LE operand
+    for port in ports:
+        rest -= 20
+        values += (INET_DIAG_BC_S_GE, 8, 20, 0, 0, port, INET_DIAG_BC_S_LE, 8, 12, 0, 0, port)
+        if rest > 0:
+            values += (INET_DIAG_BC_JMP, 4, 4 + rest)
+    return struct.pack("@" + "BBHBBHBBHBBHBBH" * (len(ports) - 1) + "BBHBBHBBHBBH", *values)
 
 
-def _op(code, yes, no):
-    """struct inet_diag_bc_op: jump `yes` bytes if the test holds, else `no`."""
-    return struct.pack("@BBH", code, yes, no)
+def build_request(family, proto, states, ports=(), ext=0, seq=1, code=None):
+    """SOCK_DIAG_BY_FAMILY dump request (inet_diag_req_v2) as bytes, with
+    the port filter (`code`: port_filter(ports), given when already made).
+    query.MAX_PORTS keeps the filter within its u16 jumps."""
+    if not ports:
+        return struct.pack("@IHHIIBBBBI48x", NLMSG_HDRLEN + 56, SOCK_DIAG_BY_FAMILY,
+                           NLM_F_REQUEST | NLM_F_DUMP, seq, 0, family, proto, ext, 0, states)
+    if code is None:
+        code = port_filter(ports)
+    return struct.pack("@IHHIIBBBBI48xHH", NLMSG_HDRLEN + 60 + len(code), SOCK_DIAG_BY_FAMILY,
+                       NLM_F_REQUEST | NLM_F_DUMP, seq, 0, family, proto, ext, 0, states,
+                       4 + len(code), INET_DIAG_REQ_BYTECODE) + code
 
 
 def build_message(mtype, body, seq):
@@ -86,42 +97,24 @@ def build_message(mtype, body, seq):
                        NLM_F_REQUEST | NLM_F_DUMP, seq, 0) + body
 
 
-def build_request(family, proto, states, ports=(), ext=0, seq=1):
-    """SOCK_DIAG_BY_FAMILY dump request (inet_diag_req_v2) as bytes. The
-    port filter is always sent: query.MAX_PORTS keeps it within its u16
-    jumps."""
-    body = struct.pack("@BBBBI", family, proto, ext, 0, states) + bytes(48)  # zero sockid
-    if ports:
-        code = port_filter(ports)
-        body += struct.pack("@HH", 4 + len(code), INET_DIAG_REQ_BYTECODE) + code
-    return build_message(SOCK_DIAG_BY_FAMILY, body, seq)
-
-
-def iter_messages(buf):
-    """Split one received datagram into (type, flags, seq, payload).
-    Every length is checked against what is really there."""
-    offset = 0
-    end = len(buf)
-    while offset < end:
-        if end - offset < NLMSG_HDRLEN:
-            raise ParseError("netlink", "truncated message header (%d bytes)" % (end - offset))
-        length, mtype, flags, seq, _ = struct.unpack_from(NLMSG_HDR, buf, offset)
-        if length < NLMSG_HDRLEN or length > end - offset:
-            raise ParseError("netlink", "message length %d does not fit %d bytes" % (length, end - offset))
-        yield mtype, flags, seq, buf[offset + NLMSG_HDRLEN:offset + length]
-        offset += (length + 3) & ~3
-
-
-def iter_attrs(buf):
-    """(type, payload) of each netlink attribute in buf, lengths checked."""
-    offset = 0
+def attr_spans(buf, offset):
+    """(type, start, end) of each netlink attribute in buf[offset:], lengths
+    checked; the NLA_F_* flag bits of the type dropped. Offsets, not
+    slices: a check reads one or two of a socket's attributes."""
+    spans = []
     end = len(buf)
     while end - offset >= 4:
         length, atype = struct.unpack_from("@HH", buf, offset)
         if length < 4 or length > end - offset:
             raise ParseError("netlink", "attribute length %d does not fit %d bytes" % (length, end - offset))
-        yield atype & 0x3FFF, buf[offset + 4:offset + length]  # drop NLA_F_* flag bits
+        spans.append((atype & 0x3FFF, offset + 4, offset + length))
         offset += (length + 3) & ~3
+    return spans
+
+
+def iter_attrs(buf):
+    """[(type, payload)] of the netlink attributes in buf."""
+    return [(atype, buf[start:stop]) for atype, start, stop in attr_spans(buf, 0)]
 
 
 def decode_inet(payload, proto, family):
@@ -130,7 +123,7 @@ def decode_inet(payload, proto, family):
     if len(payload) < DIAG_MSG_LEN:
         raise ParseError("netlink", "inet_diag_msg of %d bytes, need %d" % (len(payload), DIAG_MSG_LEN))
     sfamily, state = payload[0], payload[1]
-    if sfamily not in (AF_INET, AF_INET6):
+    if sfamily != AF_INET and sfamily != AF_INET6:
         raise ParseError("netlink", "unexpected address family %d" % sfamily)
     if sfamily != family:
         return None
@@ -144,32 +137,47 @@ def decode_inet(payload, proto, family):
     else:
         queue = rqueue  # receive memory in use; the buffer size comes with SKMEMINFO
     v6only = None
-    for atype, value in iter_attrs(payload[DIAG_MSG_LEN:]):
+    for atype, start, stop in attr_spans(payload, DIAG_MSG_LEN):
         if atype == INET_DIAG_SKV6ONLY and sfamily == AF_INET6:
-            if len(value) < 1:
+            if stop - start < 1:
                 raise ParseError("netlink", "empty INET_DIAG_SKV6ONLY attribute")
-            v6only = value[0] != 0
+            v6only = payload[start] != 0
         elif atype == INET_DIAG_SKMEMINFO and proto != IPPROTO_TCP:
-            if len(value) < 8:
+            if stop - start < 8:
                 raise ParseError("netlink", "short INET_DIAG_SKMEMINFO attribute")
-            queue, limit = struct.unpack_from("@II", value, 0)  # SK_MEMINFO_RMEM_ALLOC, _RCVBUF
-    return SocketRecord(sfamily, proto, state, bytes(payload[8:8 + size]), sport,
-                        bytes(payload[24:24 + size]), dport, v6only, queue, limit)
+            queue, limit = struct.unpack_from("@II", payload, start)  # SK_MEMINFO_RMEM_ALLOC, _RCVBUF
+    return SocketRecord(sfamily, proto, state, payload[8:8 + size], sport,
+                        payload[24:24 + size], dport, v6only, queue, limit)
 
 
 def parse_reply(buf, seq, want, decode, records):
-    """Decode one datagram's messages of type `want` with `decode` into
-    `records` (None results are dropped). Returns True once NLMSG_DONE came."""
-    for mtype, _, mseq, payload in iter_messages(buf):
+    """Split one received datagram into its messages, every length checked
+    against what is really there, and decode those of type `want` with
+    `decode` into `records` (None results are dropped). Returns True once
+    NLMSG_DONE came."""
+    offset = 0
+    end = len(buf)
+    while offset < end:
+        if end - offset < NLMSG_HDRLEN:
+            raise ParseError("netlink", "truncated message header (%d bytes)" % (end - offset))
+        length, mtype, _, mseq = struct.unpack_from("@IHHI", buf, offset)
+        if length < NLMSG_HDRLEN or length > end - offset:
+            raise ParseError("netlink", "message length %d does not fit %d bytes" % (length, end - offset))
+        payload = buf[offset + NLMSG_HDRLEN:offset + length]
+        offset += (length + 3) & ~3
         if mseq != seq:
             continue  # not an answer to our request
-        if mtype == NLMSG_DONE:
+        if mtype == want:
+            rec = decode(payload)
+            if rec is not None:
+                records.append(rec)
+        elif mtype == NLMSG_DONE:
             if len(payload) >= 4:
                 err = struct.unpack_from("@i", payload, 0)[0]
                 if err < 0:
                     raise KernelError("netlink: dump ended with error %d" % -err)
             return True
-        if mtype == NLMSG_ERROR:
+        elif mtype == NLMSG_ERROR:
             if len(payload) < 4:
                 raise ParseError("netlink", "truncated NLMSG_ERROR")
             err = struct.unpack_from("@i", payload, 0)[0]
@@ -178,12 +186,8 @@ def parse_reply(buf, seq, want, decode, records):
             if -err in REFUSED_ERRNOS:
                 raise Refused("netlink refused the request (errno %d)" % -err)
             raise KernelError("netlink: kernel answered errno %d" % -err)
-        if mtype == NLMSG_OVERRUN:
+        elif mtype == NLMSG_OVERRUN:
             raise KernelError("netlink: receive buffer overrun")
-        if mtype == want:
-            rec = decode(payload)
-            if rec is not None:
-                records.append(rec)
         elif mtype != NLMSG_NOOP:
             raise ParseError("netlink", "unexpected message type %d" % mtype)
     return False
@@ -233,19 +237,20 @@ def fetch(tool, ports, notes, states, ext=0, timeout=TIMEOUT):
     dump refused later raises Refused from the iteration."""
     sock = open_socket(NETLINK_SOCK_DIAG, timeout)
     notes.append("netlink dumps: %s, %s, port filter in kernel" % (
-        " + ".join(["AF_INET6" if f == AF_INET6 else "AF_INET" for f in tool.families]),
-        "every state" if states == ALL_STATES else "state filter %s" % (
-            "LISTEN" if tool.proto == IPPROTO_TCP else "CLOSE")))
+        "AF_INET + AF_INET6" if AF_INET in tool.families else "AF_INET6",
+        "every state" if states == ALL_STATES else
+        "state filter LISTEN" if tool.proto == IPPROTO_TCP else "state filter CLOSE"))
     return _records(sock, tool, ports, states, ext, timeout)
 
 
 def _records(sock, tool, ports, states, ext, timeout):
     try:
         seq = 1
+        code = port_filter(ports) if ports else None  # the same for every family
         for family in tool.families:
             def decode(payload, family=family):
                 return decode_inet(payload, tool.proto, family)
-            request = build_request(family, tool.proto, states, ports, ext, seq)
+            request = build_request(family, tool.proto, states, ports, ext, seq, code)
             yield from dump(sock, request, seq, SOCK_DIAG_BY_FAMILY, decode, timeout)
             seq += 1
     finally:
