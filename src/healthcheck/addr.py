@@ -105,6 +105,8 @@ def format_ipv4(packed):
 
 def format_ipv6(packed):
     """RFC 5952 text: lowercase, longest run (>1) of zero groups as "::"."""
+    if packed == V6_ANY:  # the wildcard, the usual listener: no group to format
+        return "::"
     if packed[:12] == V4_MAPPED_PREFIX:
         return "::ffff:" + format_ipv4(packed[12:])
     groups = [packed[2 * i] << 8 | packed[2 * i + 1] for i in range(8)]
