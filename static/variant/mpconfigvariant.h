@@ -59,7 +59,7 @@
 // sys.path == ['.frozen'] and this GC heap size (bytes).
 #define MICROPY_HEALTHCHECK_TOOLS (1)
 #ifndef MICROPY_HEALTHCHECK_TOOL_HEAP
-#define MICROPY_HEALTHCHECK_TOOL_HEAP (256 * 1024)  // a check uses ~30 KB; see static/README.md
+#define MICROPY_HEALTHCHECK_TOOL_HEAP (1024 * 1024)
 #endif
 
 // Speed: a check is mostly start-up and the import of the frozen modules,
