@@ -30,6 +30,11 @@ import sys
 from pathlib import Path
 
 PACKAGE = "healthcheck"
+# MicroPython's built-in modules that a file may extend ("extensible"): `import
+# struct` first searches sys.path (the frozen modules) for a struct.py, about
+# 4,000 instructions of path building and name lookups; `import ustruct` is
+# the built-in at once. Every staged module imports them by the u-name.
+EXTENSIBLE = ("errno", "io", "os", "socket", "struct", "time")
 # The modules a plain check runs, in dependency order; __init__ comes first.
 HOT = ["__init__", "kernel_abi", "errors", "addr", "tools", "build_info", "record", "query", "verdict",
        "match", "netlink", "decide", "cli"]
@@ -90,6 +95,31 @@ def strip_imports(text, tree, name):
     return "".join(lines)
 
 
+def builtin_imports(text):
+    """`import struct` -> `import ustruct as struct` (also with `as`, and
+    `from struct import x`) for the EXTENSIBLE modules, at any depth."""
+    tree = ast.parse(text)
+    lines = text.splitlines(keepends=True)
+    edits = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(a.name in EXTENSIBLE for a in node.names):
+            names = ["u%s as %s" % (a.name, a.asname or a.name) if a.name in EXTENSIBLE
+                     else a.name + (" as " + a.asname if a.asname else "") for a in node.names]
+            new = "import " + ", ".join(names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module in EXTENSIBLE:
+            new = "from u%s import %s" % (node.module, ", ".join(
+                a.name + (" as " + a.asname if a.asname else "") for a in node.names))
+        else:
+            continue
+        if node.lineno != node.end_lineno:
+            fail("a multi-line import of %s cannot be rewritten: put it on one line" % new.split()[1])
+        edits.append((node.lineno, node.col_offset, node.end_col_offset, new))
+    for lineno, start, end, new in sorted(edits, reverse=True):
+        line = lines[lineno - 1]
+        lines[lineno - 1] = line[:start] + new + line[end:]
+    return "".join(lines)
+
+
 def main(argv):
     if len(argv) < 3:
         fail("usage: bundle.py SRC_DIR STAGE_DIR [REVISION] [PLATFORM]")
@@ -123,10 +153,10 @@ def main(argv):
     # `from .match import match`.
     parts[aliases:aliases] = ['_sys.modules["%s.%s"] = _bundle\n' % (PACKAGE, name) for name in HOT[1:]] + \
         ["%s = _bundle\n" % name for name in HOT[1:] if name not in owner]
-    (stage / "__init__.py").write_text("".join(parts))
+    (stage / "__init__.py").write_text(builtin_imports("".join(parts)))
     for name in modules:
         if name not in HOT:
-            shutil.copy(src / (name + ".py"), stage / (name + ".py"))
+            (stage / (name + ".py")).write_text(builtin_imports((src / (name + ".py")).read_text()))
     print("bundle.py: %d hot modules into %s/__init__.py, %d cold ones beside it"
           % (len(HOT), stage, len(modules) - len(HOT)))
 

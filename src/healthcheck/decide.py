@@ -19,8 +19,16 @@ NETLINK = "netlink"
 PROC = "proc"
 
 
-def netlink_records(query, notes, explain):
-    """The netlink backend: records for `query` (a generator)."""
+def netlink_lookup(query):
+    """The netlink backend's shortcut: (the socket the kernel's own lookup
+    finds on each asked port, or None; the netlink socket, still open)."""
+    sock = netlink.open_socket()
+    return netlink.lookup(sock, query.tool, query.ports), sock
+
+
+def netlink_records(query, notes, explain, sock=None):
+    """The netlink backend: records for `query` (a generator). `sock`: an
+    open netlink socket to use (and close)."""
     if query.unix_name is not None:
         from . import unix_diag  # only UNIX questions pay for its import
 
@@ -29,7 +37,7 @@ def netlink_records(query, notes, explain):
     tool = query.tool
     states = ALL_STATES if explain else 1 << tool.state
     ext = netlink.EXT_SKMEMINFO if tool.proto != IPPROTO_TCP and (query.accepting or explain) else 0
-    return netlink.fetch(tool, query.ports, notes, states, ext)
+    return netlink.fetch(tool, query.ports, notes, states, ext, sock=sock)
 
 
 def proc_records(query, notes, explain, proc_root):
@@ -45,9 +53,16 @@ def proc_records(query, notes, explain, proc_root):
 
 
 def decide(query, backend=None, explain=False, proc_root="/proc",
-           netlink_backend=netlink_records, proc_backend=proc_records):
+           netlink_backend=netlink_records, proc_backend=proc_records, netlink_shortcut=netlink_lookup):
     """Query -> Verdict. backend: None (netlink, else /proc), "netlink" or
-    "proc" (forced; a refused forced netlink is an error)."""
+    "proc" (forced; a refused forced netlink is an error).
+
+    A plain TCP/UDP question (no ADDRESS, no --accepting, no explanation)
+    first asks the kernel's lookup for the wildcard socket of each port
+    (netlink_shortcut): when every port has one that counts, off loopback,
+    that is the answer, as the dumps would give it, in one small request a
+    port. Anything else (a port without one, an unknown v6only) is decided
+    by the dumps alone, as if the lookup had not been made."""
     if backend and backend not in (NETLINK, PROC):
         raise UsageError("HEALTHCHECK_BACKEND=%s: use netlink or proc" % shown(backend))
     notes = []
@@ -72,11 +87,26 @@ def decide(query, backend=None, explain=False, proc_root="/proc",
     name = None
     if backend != PROC:
         try:
-            records = netlink_backend(query, notes, explain)
-            try:
-                results = match(query, records, explain, identity)
-            finally:
-                _close(records)
+            results = sock = None
+            if (netlink_shortcut is not None and not explain and not query.accepting
+                    and query.addr is None and query.unix_name is None):
+                found, sock = netlink_shortcut(query)
+                if found is not None:
+                    results = match(query, found)
+                    for res in results:
+                        if not res.ok() or res.loopback_only or res.unsure is not None:
+                            results = None
+                            break
+            if results is not None:
+                sock.close()
+                notes.append("netlink lookup: the wildcard socket of each port")
+            else:
+                records = netlink_backend(query, notes, explain) if sock is None else \
+                    netlink_backend(query, notes, explain, sock)
+                try:
+                    results = match(query, records, explain, identity)
+                finally:
+                    _close(records)
             name = "netlink sock_diag" + (" (forced)" if backend else "")
         except Refused as err:
             if backend == NETLINK:

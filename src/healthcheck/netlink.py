@@ -230,12 +230,56 @@ def dump(sock, request, seq, want, decode, timeout=TIMEOUT):
         yield from records
 
 
-def fetch(tool, ports, notes, states, ext=0, timeout=TIMEOUT):
+def build_lookup(family, proto, port, seq):
+    """SOCK_DIAG_BY_FAMILY without NLM_F_DUMP: the kernel looks up the one
+    socket that would take a new connection (TCP) or datagram (UDP) to the
+    wildcard address on `port`, as for a packet (inet_diag_find_one_icsk,
+    udp_dump_one), and answers with it or with ENOENT. TCP's lookup takes the
+    port as the socket's own end (idiag_sport), UDP's as the packet's
+    destination (idiag_dport). No cookie: INET_DIAG_NOCOOKIE."""
+    sport, dport = (port, 0) if proto == IPPROTO_TCP else (0, port)
+    return struct.pack("@IHHIIBBBBIBBBB36xII", NLMSG_HDRLEN + 56, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST,
+                       seq, 0, family, proto, 0, 0, ALL_STATES, sport >> 8, sport & 0xFF,
+                       dport >> 8, dport & 0xFF, 0xFFFFFFFF, 0xFFFFFFFF)
+
+
+def lookup(sock, tool, ports):
+    """The socket the kernel's own lookup finds on each of `ports` for the
+    wildcard address of the question's family: a listener (or bound UDP
+    socket) on 0.0.0.0 or [::], where an IPv4 lookup also finds a
+    dual-stack [::] socket. One small request per port, no dump. Returns a
+    SocketRecord per port, or None as soon as a port has none or anything
+    is unexpected (an error, a timeout): then only the dumps can tell."""
+    records = []
+    seq = 0x10000  # the dumps count from 1
+    for port in ports:
+        seq += 1
+        try:
+            sock.send(build_lookup(tool.family, tool.proto, port, seq))
+            buf = sock.recv(RECV_SIZE)
+        except OSError:
+            return None
+        if len(buf) < NLMSG_HDRLEN + DIAG_MSG_LEN:
+            return None  # NLMSG_ERROR (ENOENT: no such socket), or short
+        length, mtype, _, mseq = struct.unpack_from("@IHHI", buf, 0)
+        if mtype != SOCK_DIAG_BY_FAMILY or mseq != seq or not NLMSG_HDRLEN + DIAG_MSG_LEN <= length <= len(buf):
+            return None
+        payload = buf[NLMSG_HDRLEN:length]
+        try:
+            records.append(decode_inet(payload, tool.proto, payload[0]))  # the socket's own family
+        except ParseError:
+            return None
+    return records
+
+
+def fetch(tool, ports, notes, states, ext=0, timeout=TIMEOUT, sock=None):
     """Yields the sockets of `tool`'s families on `ports` in `states` (a
-    bit mask); appends what it did to `notes`. The socket is opened before
-    the first record is asked for, so a refused socket surfaces at once; a
-    dump refused later raises Refused from the iteration."""
-    sock = open_socket(NETLINK_SOCK_DIAG, timeout)
+    bit mask); appends what it did to `notes`. The socket (`sock`: one
+    already open, which fetch closes too) is opened before the first record
+    is asked for, so a refused socket surfaces at once; a dump refused
+    later raises Refused from the iteration."""
+    if sock is None:
+        sock = open_socket(NETLINK_SOCK_DIAG, timeout)
     notes.append("netlink dumps: %s, %s, port filter in kernel" % (
         "AF_INET + AF_INET6" if AF_INET in tool.families else "AF_INET6",
         "every state" if states == ALL_STATES else

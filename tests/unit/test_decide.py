@@ -42,9 +42,71 @@ def netlink_giving(*records, refuse_after=None, refuse_at_open=False):
     return backend
 
 
-def ask(tool, ports, backend=None, netlink_backend=None, explain=False, **kw):
+def ask(tool, ports, backend=None, netlink_backend=None, explain=False, shortcut=None, **kw):
     kwargs = {"netlink_backend": netlink_backend} if netlink_backend else {}
-    return decide(make_query(tool, ports, **kw), backend, explain, PROC, **kwargs)
+    return decide(make_query(tool, ports, **kw), backend, explain, PROC, netlink_shortcut=shortcut, **kwargs)
+
+
+class Shortcut:
+    """A netlink_shortcut answering `found` (a record per port, or None),
+    with a socket that must be closed or handed to the dumps."""
+
+    def __init__(self, found):
+        self.found, self.asked, self.closed = found, 0, False
+
+    def __call__(self, query):
+        self.asked += 1
+        return self.found, self
+
+    def close(self):
+        self.closed = True
+
+
+def dumps_with_socket(*records):
+    """A netlink backend that takes the shortcut's socket, as the real one does."""
+    inner = netlink_giving(*records)
+
+    def backend(query, notes, explain, sock=None):
+        if sock is not None:
+            sock.close()
+        return inner(query, notes, explain)
+    return backend
+
+
+def test_the_lookup_answers_a_plain_question_when_every_port_has_a_wildcard_socket():
+    udp = [rec(bytes(16), 80, IPPROTO_UDP), rec(bytes(4), 443, IPPROTO_UDP)]
+    tcp6 = [rec(bytes(16), 80, v6only=True), rec(bytes(16), 443)]
+    for tool, found in (("TCP", [rec(bytes(4), 80), rec(bytes(16), 443)]), ("UDP", udp), ("TCP6", tcp6)):
+        short = Shortcut(found)
+        v = ask(tool, "80,443", netlink_backend=netlink_giving(refuse_at_open=True), shortcut=short)
+        assert v.ok and short.asked == 1 and short.closed and v.backend == "netlink sock_diag", v.explain()
+        assert v.notes[0] == "netlink lookup: the wildcard socket of each port"
+        assert v.reason.startswith("%s ports 80,443 are listening (" % tool), v.reason
+
+
+def test_without_a_counting_wildcard_socket_on_every_port_the_dumps_decide_alone():
+    dumped = [rec(a4("10.0.0.5"), 80), rec(a4("127.0.0.1"), 443)]
+    plain = ask("TCP", "80,443", netlink_backend=netlink_giving(*dumped))
+    cases = (None,  # a port had none
+             [rec(bytes(4), 80), rec(a4("127.0.0.1"), 443)],  # loopback only
+             [rec(bytes(4), 80), rec(bytes(16), 443, v6only=None)],  # v6only unknown
+             [rec(bytes(4), 80), rec(bytes(16), 443, v6only=True)])  # IPv6-only: not for IPv4
+    for found in cases:
+        short = Shortcut(found)
+        v = ask("TCP", "80,443", netlink_backend=dumps_with_socket(*dumped), shortcut=short)
+        assert short.asked == 1 and short.closed, found
+        assert (v.ok, v.reason, v.notes) == (plain.ok, plain.reason, plain.notes), (found, v.explain())
+
+
+def test_the_lookup_is_not_asked_where_it_cannot_answer():
+    short = Shortcut([rec(bytes(4), 8080)])
+    for kw in ({"explain": True}, {"accepting": True}, {"address": "127.0.0.1"}):
+        dumps = netlink_giving(rec(bytes(4), 8080, queue=0, limit=8))
+        v = ask("TCP", 8080, netlink_backend=dumps, shortcut=short, **kw)
+        assert v.ok and "netlink dumps: test" in v.notes, kw
+    v = ask("TCP", 8080, "proc", shortcut=short)
+    assert v.ok and v.backend == "/proc (forced)"
+    assert short.asked == 0
 
 
 def test_netlink_answers_when_it_can():

@@ -171,3 +171,28 @@ def test_fetch_dumps_each_family_of_the_tool():
     assert next(records).port == 80
     raises(Refused, next, records)
     assert sock.closed and [s[16] for s in sock.sent] == [AF_INET, AF_INET6]
+
+
+def test_lookup_request_layout():
+    # TCP's lookup takes the port as the socket's own end, UDP's as the
+    # datagram's destination (the kernel's argument order, checked live in
+    # tests/integration/test_listening.py); no dump flag, no cookie.
+    for proto, at in ((IPPROTO_TCP, 24), (IPPROTO_UDP, 26)):
+        req = netlink.build_lookup(AF_INET6, proto, 0x1F90, 0x10001)
+        assert struct.unpack_from("@IHHII", req) == (len(req), 20, 1, 0x10001, 0) and len(req) == 72
+        assert struct.unpack_from("@BBBB", req, 16) == (AF_INET6, proto, 0, 0)
+        assert req[24:28] == (b"\x1f\x90\x00\x00" if at == 24 else b"\x00\x00\x1f\x90")
+        assert req[28:64] == bytes(36) and req[64:] == b"\xff" * 8
+
+
+def test_lookup_gives_a_record_per_port_or_none():
+    v4 = nlmsg(20, diag_msg(AF_INET, 10, bytes(4), 80), seq=0x10001, flags=0)
+    v6 = nlmsg(20, diag_msg(AF_INET6, 10, bytes(16), 443, attrs=attr(V6ONLY, b"\0")), seq=0x10002, flags=0)
+    sock = FakeSock(v4, v6)
+    recs = netlink.lookup(sock, TOOLS["TCP"], (80, 443))
+    assert [(r.family, r.port, r.v6only) for r in recs] == [(AF_INET, 80, None), (AF_INET6, 443, False)]
+    assert len(sock.sent) == 2 and not sock.closed  # the dumps may still need it
+    enoent = nlmsg(2, struct.pack("@i", -2) + netlink.build_lookup(AF_INET, 6, 443, 0x10002), seq=0x10002, flags=0)
+    for second in (enoent, v6.replace(b"\x02\x00\x01\x00", b"\x03\x00\x01\x00"), None, v6[:40]):
+        sock = FakeSock(v4, second) if second is not None else FakeSock(v4)
+        assert netlink.lookup(sock, TOOLS["TCP"], (80, 443)) is None, second
