@@ -1,10 +1,13 @@
 /* Benchmark floor (not shipped): the least a static program can do to answer
  * "is PORT listening?" over NETLINK_SOCK_DIAG, the way the tools ask the kernel
  * (README, "How it asks the kernel").
- *   floor_netlink tcp|udp PORT [-b]
+ *   floor_netlink tcp|udp PORT [-b] [-l]
  * IPv4 question: AF_INET dump, then AF_INET6 (dual-stack sockets, v6only off).
  * State filter 1<<TCP_LISTEN (tcp) or 1<<TCP_CLOSE (udp). With -b the kernel
- * also filters on the local port (inet_diag bytecode). Exit 0 found, 1 not. */
+ * also filters on the local port (inet_diag bytecode). With -l it first asks
+ * what the tools ask first: the kernel's lookup of the wildcard socket on
+ * PORT (a request without NLM_F_DUMP; netlink.build_lookup), and dumps only
+ * when there is none. Exit 0 found, 1 not. */
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -55,15 +58,41 @@ static int query(int fd, int family, int proto, int states, int port, int bc) {
     }
 }
 
+/* The kernel's own lookup: TCP takes PORT as the socket's end (sport), UDP
+ * as the datagram's destination (dport). Found: a message of the socket. */
+static int lookup(int fd, int proto, int port) {
+    struct {
+        struct nlmsghdr nh;
+        struct inet_diag_req_v2 r;
+    } q;
+    memset(&q, 0, sizeof q);
+    q.nh.nlmsg_len = sizeof q;
+    q.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    q.nh.nlmsg_flags = NLM_F_REQUEST;
+    q.r.sdiag_family = AF_INET;
+    q.r.sdiag_protocol = proto;
+    q.r.idiag_states = ~0u;
+    if (proto == IPPROTO_TCP) q.r.id.idiag_sport = htons(port); else q.r.id.idiag_dport = htons(port);
+    q.r.id.idiag_cookie[0] = q.r.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+    if (send(fd, &q, sizeof q, 0) < 0) exit(1);
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    return n > 0 && ((struct nlmsghdr *)buf)->nlmsg_type == SOCK_DIAG_BY_FAMILY;
+}
+
 int main(int argc, char **argv) {
     if (argc < 3) return 1;
     int udp = strcmp(argv[1], "udp") == 0, port = atoi(argv[2]);
-    int bc = argc > 3 && strcmp(argv[3], "-b") == 0;
+    int bc = 0, lk = 0;
+    for (int i = 3; i < argc; i++) {
+        bc |= strcmp(argv[i], "-b") == 0;
+        lk |= strcmp(argv[i], "-l") == 0;
+    }
     int proto = udp ? IPPROTO_UDP : IPPROTO_TCP, states = udp ? CLOSE : LISTEN;
     int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
     if (fd < 0) return 1;
     struct timeval tv = {2, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (lk && lookup(fd, proto, port)) return 0;
     if (query(fd, AF_INET, proto, states, port, bc)) return 0;
     if (query(fd, AF_INET6, proto, states, port, bc)) return 0;
     return 1;

@@ -149,6 +149,12 @@ def make_methods(floors, notes, user_bin=None):
         add(g + "-floor", "C floor: netlink query", g, fl, lambda p, pr=proto: [pr, str(p)])
         add(g + "-floor-closed", "C floor: netlink query, port not listening (exit 1)", g, fl,
             lambda p, pr=proto: [pr, str(PCLOSED)], checks="closed")
+        # The tools ask the kernel's lookup first, the dumps only when it finds no wildcard socket
+        # (README, "How it asks the kernel"): a C program asking the same, for a fair comparison.
+        add(g + "-floor-lookup", "C: the tools' question (lookup, then dumps)", g, fl,
+            lambda p, pr=proto: [pr, str(p), "-l"] + (["-b"] if pr == "udp" else []))
+        add(g + "-floor-lookup-closed", "C: the tools' question, port not listening (exit 1)", g, fl,
+            lambda p, pr=proto: [pr, str(PCLOSED), "-l"] + (["-b"] if pr == "udp" else []), checks="closed")
         if proto == "tcp":  # a connect() says nothing about UDP
             add(g + "-connect", "C connect() probe (127.0.0.1)", g, fc, lambda p: [str(p)])
             add(g + "-connect-closed", "C connect() probe, port not listening (exit 1)", g, fc,
