@@ -249,16 +249,21 @@ def lookup(sock, tool, ports):
     socket) on 0.0.0.0 or [::], where an IPv4 lookup also finds a
     dual-stack [::] socket. One small request per port, no dump. Returns a
     SocketRecord per port, or None as soon as a port has none or anything
-    is unexpected (an error, a timeout): then only the dumps can tell."""
+    is unexpected: then only the dumps can tell. A kernel that does not
+    answer within the timeout is an error, as for a dump (a silent kernel
+    is not a refusing one, and a second wait would only double it)."""
     records = []
     seq = 0x10000  # the dumps count from 1
     for port in ports:
         seq += 1
         try:
             sock.send(build_lookup(tool.family, tool.proto, port, seq))
-            buf = sock.recv(RECV_SIZE)
         except OSError:
-            return None
+            return None  # the dumps' own send tells a refusal from an error
+        try:
+            buf = sock.recv(RECV_SIZE)
+        except OSError as err:
+            raise KernelError("netlink: no answer within %ds (%s)" % (TIMEOUT, describe_oserror(err)))
         if len(buf) < NLMSG_HDRLEN + DIAG_MSG_LEN:
             return None  # NLMSG_ERROR (ENOENT: no such socket), or short
         length, mtype, _, mseq = struct.unpack_from("@IHHI", buf, 0)
