@@ -74,11 +74,20 @@ def hot_source(node):
     return all(alias.name in HOT or alias.name == "__version__" for alias in node.names)
 
 
-def strip_imports(text, tree, name):
+def strip_imports(text, tree, name, imported):
     """The module's text without its relative imports of hot modules (at any
-    depth); each becomes `pass`, so a block that held only imports stays valid."""
+    depth), and without a module-level `import x` that an earlier hot module
+    (or the bundle's head: `sys`) already made (each costs an import
+    operation, 2,000 instructions); each becomes `pass`, so a block that held
+    only imports stays valid. `imported` collects the module-level imports."""
     lines = text.splitlines(keepends=True)
     drop = []
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            made = tuple((a.name, a.asname) for a in node.names)
+            if made in imported:
+                drop.append((node.lineno, node.end_lineno, node.col_offset))
+            imported.add(made)
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.level == 1:
             if not hot_source(node):
@@ -135,8 +144,9 @@ def main(argv):
     stage.mkdir(parents=True)
 
     owner = {}
+    imported = {(("sys", None),)}  # the head's
     parts = ['"""healthcheck, bundled for the static build by static/bundle.py from %s."""\n\n'
-             "import sys as _sys\n\n_bundle = _sys.modules[__name__]\n" % ", ".join(HOT)]
+             "import sys\n\n_bundle = sys.modules[__name__]\n" % ", ".join(HOT)]
     aliases = len(parts)
     for name in HOT:
         text = (src / (name + ".py")).read_text()
@@ -147,11 +157,11 @@ def main(argv):
             if defined in owner and defined not in ("struct", "sys"):
                 fail("%r is defined by both %s.py and %s.py: rename one" % (defined, owner[defined], name))
             owner[defined] = name
-        parts.append("\n# ---- %s.py\n%s" % (name, strip_imports(text, tree, name)))
+        parts.append("\n# ---- %s.py\n%s" % (name, strip_imports(text, tree, name, imported)))
     # Every hot module is this module, before any of their code runs; a name
     # that a module also defines (match.match) is that definition, as in
     # `from .match import match`.
-    parts[aliases:aliases] = ['_sys.modules["%s.%s"] = _bundle\n' % (PACKAGE, name) for name in HOT[1:]] + \
+    parts[aliases:aliases] = ['sys.modules["%s.%s"] = _bundle\n' % (PACKAGE, name) for name in HOT[1:]] + \
         ["%s = _bundle\n" % name for name in HOT[1:] if name not in owner]
     (stage / "__init__.py").write_text(builtin_imports("".join(parts)))
     for name in modules:

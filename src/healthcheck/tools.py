@@ -30,17 +30,29 @@ class Tool:
         return "Tool(%r)" % self.name
 
 
-TOOLS = {
-    "TCP": Tool("TCP", AF_INET, IPPROTO_TCP, "tcp", TCP_LISTEN),
-    "UDP": Tool("UDP", AF_INET, IPPROTO_UDP, "udp", TCP_CLOSE),
-    "TCP6": Tool("TCP6", AF_INET6, IPPROTO_TCP, "tcp", TCP_LISTEN),
-    "UDP6": Tool("UDP6", AF_INET6, IPPROTO_UDP, "udp", TCP_CLOSE),
-    "UNIX": Tool("UNIX", AF_UNIX, None, "unix", TCP_LISTEN),
+# name -> (family, proto, pname, state). A check needs one Tool: find_tool
+# makes it from its row when first asked (five made at import were a fifth
+# of the start-up's instance building in the static build).
+ROWS = {
+    "TCP": (AF_INET, IPPROTO_TCP, "tcp", TCP_LISTEN),
+    "UDP": (AF_INET, IPPROTO_UDP, "udp", TCP_CLOSE),
+    "TCP6": (AF_INET6, IPPROTO_TCP, "tcp", TCP_LISTEN),
+    "UDP6": (AF_INET6, IPPROTO_UDP, "udp", TCP_CLOSE),
+    "UNIX": (AF_UNIX, None, "unix", TCP_LISTEN),
 }
 
 NAMES = ("TCP", "UDP", "TCP6", "UDP6", "UNIX")
+_made = {}
 
 
 def find_tool(name):
-    """The Tool for `name` in any letter case, or None."""
-    return TOOLS.get(name.upper())
+    """The Tool for `name` in any letter case (the same object each time),
+    or None."""
+    key = name.upper()
+    tool = _made.get(key)
+    if tool is None:
+        row = ROWS.get(key)
+        if row is None:
+            return None
+        tool = _made[key] = Tool(key, row[0], row[1], row[2], row[3])
+    return tool

@@ -21,25 +21,24 @@ class Verdict:
         self.backend = backend
         self.notes = notes
         self.problem = problem
-        self.ok = problem is None
-        for res in results:
-            if not res.ok():
-                self.ok = False
-        self.reason = _cut(self._reason())
+        down = [res for res in results if not res.ok()]
+        self.ok = problem is None and not down
+        self.reason = _cut(self._reason(down))
 
-    def _reason(self):
+    def _reason(self, down):
         query = self.query
         where = "" if query.addr is None else " on " + format_addr(query.addr)
-        subject = query.subject() + where
+        subject = query.subject() + where if where else query.subject()
         plural = len(self.results) > 1
         if self.problem is not None:
             return "%s %s not listening (%s)" % (subject, "are" if plural else "is", self.problem)
-        down = [r for r in self.results if not r.ok()]
         if not down:
-            found = [_found(r) for r in self.results]
-            tail = ""
-            if not [r for r in self.results if not r.loopback_only]:
-                tail = ", loopback only"
+            found = []
+            tail = ", loopback only"
+            for res in self.results:
+                found.append(_found(res))
+                if not res.loopback_only:
+                    tail = ""
             return "%s %s listening (%s%s)" % (subject, "are" if plural else "is", ", ".join(found), tail)
         res = down[0]
         what = "%s port %d%s" % (query.tool.name, res.port, where) if plural else subject

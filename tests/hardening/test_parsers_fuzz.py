@@ -30,7 +30,7 @@ from healthcheck.addr import format_ipv6, parse_ipv4, parse_ipv6, unmap_v4
 from healthcheck.errors import HealthcheckError, KernelError, ParseError, Refused, UsageError
 from healthcheck.kernel_abi import AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP
 from healthcheck.query import MAX_PORTS, make_query, parse_ports
-from healthcheck.tools import TOOLS
+from healthcheck.tools import find_tool
 from tests.unit.kit import HEADER, attr, bc_audit, bc_run, diag_msg, done, error, nlmsg, proc_row
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -156,7 +156,7 @@ def table(rows):
 def parse(lines, family=AF_INET, ports=(80,), state=None):
     """The table through procnet.fetch, from a real file: the path the
     fallback runs (streaming scan, then the rows it picked)."""
-    tool = TOOLS["TCP" if family == AF_INET else "TCP6"]
+    tool = find_tool("TCP" if family == AF_INET else "TCP6")
     with tempfile.TemporaryDirectory() as root:
         (Path(root) / "net").mkdir()
         (Path(root) / "net" / ("tcp" if family == AF_INET else "tcp6")).write_text("".join(lines))
@@ -266,7 +266,7 @@ def test_a_huge_table_is_read_in_chunks_in_bounded_time(monkeypatch, tmp_path):
     monkeypatch.setattr(procnet, "open", fake_open, raising=False)
     start = time.monotonic()
     notes = []
-    records = list(procnet.fetch(TOOLS["TCP"], (8080,), notes, "/fake"))
+    records = list(procnet.fetch(find_tool("TCP"), (8080,), notes, "/fake"))
     assert time.monotonic() - start < 10
     assert [(r.port, r.state) for r in records] == [(8080, 10)]
     (f,) = files.values()

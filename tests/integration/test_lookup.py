@@ -12,11 +12,11 @@ from tests.harness import ROOT, clean_env, require
 
 LOOKUP = """import json, sys
 from healthcheck import netlink
-from healthcheck.tools import TOOLS
+from healthcheck.tools import find_tool
 sock = netlink.open_socket()
 out = []
 for tool, port in json.loads(sys.argv[1]):
-    recs = netlink.lookup(sock, TOOLS[tool], (port,))
+    recs = netlink.lookup(sock, find_tool(tool), (port,))
     out.append(None if recs is None else [recs[0].family, recs[0].port, recs[0].v6only])
 print(json.dumps(out))
 """

@@ -9,7 +9,7 @@ from kit import FIXTURES, FakeSock, a4, attr, bc_audit, bc_run, diag_msg, done, 
 from healthcheck import netlink
 from healthcheck.errors import KernelError, ParseError, Refused
 from healthcheck.kernel_abi import AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP
-from healthcheck.tools import TOOLS
+from healthcheck.tools import find_tool
 
 V6ONLY = netlink.INET_DIAG_SKV6ONLY
 GOOD = nlmsg(20, diag_msg(AF_INET, 10, bytes(4), 80))
@@ -167,7 +167,7 @@ def test_fetch_dumps_each_family_of_the_tool():
     # IPv4 questions: AF_INET then AF_INET6; a refusal of the second dump
     # surfaces from the iteration, after the first dump's records.
     sock = FakeSock(GOOD + done(1), error(2, seq=2))
-    records = netlink._records(sock, TOOLS["TCP"], (80,), 1 << 10, 0, 2)
+    records = netlink._records(sock, find_tool("TCP"), (80,), 1 << 10, 0, 2)
     assert next(records).port == 80
     raises(Refused, next, records)
     assert sock.closed and [s[16] for s in sock.sent] == [AF_INET, AF_INET6]
@@ -189,12 +189,12 @@ def test_lookup_gives_a_record_per_port_or_none():
     v4 = nlmsg(20, diag_msg(AF_INET, 10, bytes(4), 80), seq=0x10001, flags=0)
     v6 = nlmsg(20, diag_msg(AF_INET6, 10, bytes(16), 443, attrs=attr(V6ONLY, b"\0")), seq=0x10002, flags=0)
     sock = FakeSock(v4, v6)
-    recs = netlink.lookup(sock, TOOLS["TCP"], (80, 443))
+    recs = netlink.lookup(sock, find_tool("TCP"), (80, 443))
     assert [(r.family, r.port, r.v6only) for r in recs] == [(AF_INET, 80, None), (AF_INET6, 443, False)]
     assert len(sock.sent) == 2 and not sock.closed  # the dumps may still need it
     enoent = nlmsg(2, struct.pack("@i", -2) + netlink.build_lookup(AF_INET, 6, 443, 0x10002), seq=0x10002, flags=0)
     for second in (enoent, v6.replace(b"\x02\x00\x01\x00", b"\x03\x00\x01\x00"), v6[:40]):
-        assert netlink.lookup(FakeSock(v4, second), TOOLS["TCP"], (80, 443)) is None, second
+        assert netlink.lookup(FakeSock(v4, second), find_tool("TCP"), (80, 443)) is None, second
     # No answer at all: the same error as a silent dump, not a second wait in the dumps.
-    err = raises(KernelError, netlink.lookup, FakeSock(v4), TOOLS["TCP"], (80, 443))
+    err = raises(KernelError, netlink.lookup, FakeSock(v4), find_tool("TCP"), (80, 443))
     assert "no answer within 2s" in str(err)

@@ -10,7 +10,7 @@ from kit import FIXTURES, HEADER, a4, a6, proc_row, raises
 from healthcheck import procnet
 from healthcheck.errors import KernelError, ParseError
 from healthcheck.kernel_abi import AF_INET, AF_INET6, IPPROTO_TCP
-from healthcheck.tools import TOOLS
+from healthcheck.tools import find_tool
 
 
 def little(value):
@@ -77,7 +77,7 @@ def test_malformed_rows_raise_parse_error_with_place():
 def test_recorded_tables():
     root = FIXTURES + "/proc-basic"
     notes = []
-    records = list(procnet.fetch(TOOLS["TCP"], (8080, 8081, 8443, 9090, 9091, 9999), notes, root, 10, little))
+    records = list(procnet.fetch(find_tool("TCP"), (8080, 8081, 8443, 9090, 9091, 9999), notes, root, 10, little))
     got = sorted([(r.family, r.addr, r.port) for r in records])
     assert got == [(AF_INET, a4("0.0.0.0"), 8080), (AF_INET, a4("127.0.0.1"), 8081),
                    (AF_INET6, a6("::"), 8443), (AF_INET6, a6("::1"), 9090),
@@ -85,27 +85,27 @@ def test_recorded_tables():
     # 9999 is bound, not listening; established rows on 8080 are not LISTEN
     assert notes == ["read %s/net/tcp" % root, "read %s/net/tcp6" % root]
     assert all(r.v6only is None for r in records)  # /proc never shows v6only
-    records = list(procnet.fetch(TOOLS["UDP"], (5353, 5354, 5355), [], root, 7, little))
+    records = list(procnet.fetch(find_tool("UDP"), (5353, 5354, 5355), [], root, 7, little))
     assert sorted([(r.family, r.port) for r in records]) == [(AF_INET, 5353), (AF_INET6, 5354)]
-    every = list(procnet.fetch(TOOLS["TCP"], (8080,), [], root, None, little))
+    every = list(procnet.fetch(find_tool("TCP"), (8080,), [], root, None, little))
     assert len(every) > 1 and len([r for r in every if r.state == 10]) == 1  # --debug reads all states
 
 
 def test_missing_v6_table_means_no_ipv6_sockets():
     root = FIXTURES + "/proc-noipv6"
     notes = []
-    assert [r.port for r in procnet.fetch(TOOLS["TCP"], (80,), notes, root, 10)] == [80]
+    assert [r.port for r in procnet.fetch(find_tool("TCP"), (80,), notes, root, 10)] == [80]
     assert "no %s/net/tcp6: IPv6 is off, so no IPv6 sockets" % root in notes
-    assert list(procnet.fetch(TOOLS["TCP6"], (80,), [], root, 10)) == []
+    assert list(procnet.fetch(find_tool("TCP6"), (80,), [], root, 10)) == []
 
 
 def test_missing_v4_table_and_junk_are_errors():
-    err = raises(KernelError, list, procnet.fetch(TOOLS["UDP"], (53,), [], FIXTURES + "/proc-empty", 7))
+    err = raises(KernelError, list, procnet.fetch(find_tool("UDP"), (53,), [], FIXTURES + "/proc-empty", 7))
     assert "cannot read %s/proc-empty/net/udp" % FIXTURES in str(err)
     # Bytes that are not UTF-8: CPython's decoder refuses them (ParseError);
     # MicroPython reads them as they are, and no row parses. Never a crash.
     try:
-        assert list(procnet.fetch(TOOLS["TCP6"], (80,), [], FIXTURES + "/proc-junk", None)) == []
+        assert list(procnet.fetch(find_tool("TCP6"), (80,), [], FIXTURES + "/proc-junk", None)) == []
     except ParseError:
         pass
 
