@@ -18,32 +18,28 @@ PROGRAM = "healthcheck"
 
 
 class Options:
-    """What parse_args found. The class attributes are the defaults: a plain
-    check sets only its positionals (each instance attribute costs
-    MicroPython a store into a table that grows as it fills)."""
-
-    quiet = False
-    debug = False
-    external = False
-    accepting = False
-    wait = None  # text of --wait, checked by wait.parse_seconds
-    help = False
-    version = False
-    error = None  # the first UsageError, raised after --quiet is known
-    positionals = ()
+    def __init__(self):
+        self.quiet = False
+        self.debug = False
+        self.external = False
+        self.accepting = False
+        self.wait = None  # text of --wait, checked by wait.parse_seconds
+        self.help = False
+        self.version = False
+        self.positionals = []
+        self.error = None  # the first UsageError, raised after --quiet is known
 
 
 def parse_args(args):
     """Options may stand before, between or after the positionals."""
     opts = Options()
-    opts.positionals = positionals = []
     only_positionals = False
     i = 0
     while i < len(args):
         arg = args[i]
         i += 1
         if only_positionals or not arg.startswith("-") or arg == "-":
-            positionals.append(arg)
+            opts.positionals.append(arg)
         elif arg == "--":
             only_positionals = True
         elif arg in ("--quiet", "-q"):

@@ -146,25 +146,19 @@ class PortResult:
     near_miss: (socket, why) of the first one that does not count, or None
     candidates: how many sockets on the port were looked at
     explained: [(socket, counts, why), ...] kept for --debug (at most `limit`)
-
-    The class attributes are the starting values: an instance stores only
-    what changes (MicroPython grows an instance's table store by store).
     """
 
-    listening = None
-    loopback_only = True
-    blocked = None
-    limit_unknown = False
-    unsure = None
-    settled = None
-    near_miss = None
-    candidates = 0
-    explained = ()
-
-    def __init__(self, port, explain=False):
+    def __init__(self, port):
         self.port = port
-        if explain:
-            self.explained = []
+        self.listening = None
+        self.loopback_only = True
+        self.blocked = None
+        self.limit_unknown = False
+        self.unsure = None
+        self.settled = None
+        self.near_miss = None
+        self.candidates = 0
+        self.explained = []
 
     def ok(self):
         return self.listening is not None and self.blocked is None
@@ -177,7 +171,7 @@ def match(query, records, explain=False, identity=None, somaxconn=None, limit=50
     reads all: every counting socket must have room); with it, reads
     everything and keeps up to `limit` explanations per port."""
     unix = query.unix_name is not None
-    results = [PortResult(None, explain)] if unix else [PortResult(port, explain) for port in query.ports]
+    results = [PortResult(None)] if unix else [PortResult(port) for port in query.ports]
     by_port = {}
     for res in results:
         by_port[res.port] = res

@@ -21,23 +21,14 @@ class Query:
     """tool: a tools.Tool; ports: tuple of ints (empty for UNIX); addr:
     bytes, or None for "any address" (also what 0.0.0.0 and :: mean);
     unix_name: for UNIX, the bound name as the kernel stores it (a path,
-    or b"\\0name" for an abstract socket); external, accepting: options.
-    Class attributes hold the defaults; an instance stores what differs."""
-
-    addr = unix_name = None
-    external = accepting = False
+    or b"\\0name" for an abstract socket); external, accepting: options."""
 
     def __init__(self, tool, ports, addr=None, unix_name=None, external=False, accepting=False):
         self.tool = tool
         self.ports = ports
-        if addr is not None:
-            self.addr = addr
-        if unix_name is not None:
-            self.unix_name = unix_name
-        if external:
-            self.external = external
-        if accepting:
-            self.accepting = accepting
+        self.addr = addr
+        self.unix_name = unix_name
+        self.external, self.accepting = external, accepting
 
     def subject(self):
         """What the answer is about, for messages: "TCP port 80",

@@ -17,13 +17,7 @@ class SocketRecord:
         not say (always for IPv4 sockets; /proc never shows it)
     queue, limit: a listener's accept queue and its limit; a UDP socket's
         receive memory in use and its receive buffer; None where not known
-
-    Unknowns are class attributes, stored per socket only when known: each
-    instance attribute is a store into a table that MicroPython grows as it
-    fills, and a check makes a record per socket on the asked ports.
     """
-
-    v6only = queue = limit = None
 
     def __init__(self, family, proto, state, addr, port, raddr, rport,
                  v6only=None, queue=None, limit=None):
@@ -32,10 +26,8 @@ class SocketRecord:
         self.state = state
         self.addr, self.port = addr, port
         self.raddr, self.rport = raddr, rport
-        if v6only is not None:
-            self.v6only = v6only
-        if queue is not None:
-            self.queue, self.limit = queue, limit
+        self.v6only = v6only
+        self.queue, self.limit = queue, limit
 
     def describe(self):
         """One line for --debug: "[::]:8080 LISTEN v6only=0 queue 0/4096"."""
