@@ -90,19 +90,11 @@ def decide(query, backend=None, explain=False, proc_root="/proc",
             results = sock = None
             if (netlink_shortcut is not None and not explain and not query.accepting
                     and query.addr is None and query.unix_name is None):
-                found, sock = netlink_shortcut(query)
-                if found is not None:
-                    results = match(query, found)
-                    for res in results:
-                        if not res.ok() or res.loopback_only or res.unsure is not None:
-                            results = None
-                            break
+                results, sock = _looked_up(query, netlink_shortcut)
             if results is not None:
-                sock.close()
                 notes.append("netlink lookup: the wildcard socket of each port")
             else:
-                records = netlink_backend(query, notes, explain) if sock is None else \
-                    netlink_backend(query, notes, explain, sock)
+                records = netlink_backend(query, notes, explain, sock)
                 try:
                     results = match(query, records, explain, identity)
                 finally:
@@ -138,6 +130,21 @@ def decide(query, backend=None, explain=False, proc_root="/proc",
         if on is False:
             problem = "IPv6 is off in this network namespace: it has no IPv6 address"
     return Verdict(query, results, name, notes, problem)
+
+
+def _looked_up(query, netlink_shortcut):
+    """(results, None) when the kernel's lookup finds on every asked port a
+    socket that counts, off loopback (the socket closed); otherwise (None,
+    the netlink socket still open for the dumps)."""
+    found, sock = netlink_shortcut(query)
+    if found is None:
+        return None, sock
+    results = match(query, found)
+    for res in results:
+        if not res.ok() or res.loopback_only or res.unsure is not None:
+            return None, sock
+    sock.close()
+    return results, None
 
 
 def _settle(query, res, proc_root, notes):

@@ -119,13 +119,13 @@ def iter_attrs(buf):
 
 def decode_inet(payload, proto, family):
     """inet_diag_msg (+ attributes) -> SocketRecord, or None for a socket of
-    another family than the dump asked for."""
+    another family than the dump asked for (`family` None: any)."""
     if len(payload) < DIAG_MSG_LEN:
         raise ParseError("netlink", "inet_diag_msg of %d bytes, need %d" % (len(payload), DIAG_MSG_LEN))
     sfamily, state = payload[0], payload[1]
     if sfamily != AF_INET and sfamily != AF_INET6:
         raise ParseError("netlink", "unexpected address family %d" % sfamily)
-    if sfamily != family:
+    if family is not None and sfamily != family:
         return None
     size = 4 if sfamily == AF_INET else 16
     sport, dport = struct.unpack_from(">HH", payload, 4)
@@ -264,16 +264,14 @@ def lookup(sock, tool, ports):
             buf = sock.recv(RECV_SIZE)
         except OSError as err:
             raise KernelError("netlink: no answer within %ds (%s)" % (TIMEOUT, describe_oserror(err)))
-        if len(buf) < NLMSG_HDRLEN + DIAG_MSG_LEN:
-            return None  # NLMSG_ERROR (ENOENT: no such socket), or short
-        length, mtype, _, mseq = struct.unpack_from("@IHHI", buf, 0)
-        if mtype != SOCK_DIAG_BY_FAMILY or mseq != seq or not NLMSG_HDRLEN + DIAG_MSG_LEN <= length <= len(buf):
+        found = []
+        try:  # the answer is one message: the socket, or an error (ENOENT: there is none)
+            parse_reply(buf, seq, SOCK_DIAG_BY_FAMILY, lambda p: decode_inet(p, tool.proto, None), found)
+        except KernelError:
             return None
-        payload = buf[NLMSG_HDRLEN:length]
-        try:
-            records.append(decode_inet(payload, tool.proto, payload[0]))  # the socket's own family
-        except ParseError:
+        if len(found) != 1:
             return None
+        records.append(found[0])
     return records
 
 

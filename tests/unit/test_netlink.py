@@ -193,7 +193,8 @@ def test_lookup_gives_a_record_per_port_or_none():
     assert [(r.family, r.port, r.v6only) for r in recs] == [(AF_INET, 80, None), (AF_INET6, 443, False)]
     assert len(sock.sent) == 2 and not sock.closed  # the dumps may still need it
     enoent = nlmsg(2, struct.pack("@i", -2) + netlink.build_lookup(AF_INET, 6, 443, 0x10002), seq=0x10002, flags=0)
-    for second in (enoent, v6.replace(b"\x02\x00\x01\x00", b"\x03\x00\x01\x00"), v6[:40]):
+    empty = nlmsg(20, b"", seq=0x10002, flags=0)  # the right type with no inet_diag_msg
+    for second in (enoent, v6.replace(b"\x02\x00\x01\x00", b"\x03\x00\x01\x00"), v6[:40], empty):
         assert netlink.lookup(FakeSock(v4, second), find_tool("TCP"), (80, 443)) is None, second
     # No answer at all: the same error as a silent dump, not a second wait in the dumps.
     err = raises(KernelError, netlink.lookup, FakeSock(v4), find_tool("TCP"), (80, 443))
