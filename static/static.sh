@@ -143,7 +143,7 @@ fi
 # that shapes the build (no absolute paths: the build dir's name could end up
 # in the binary) forces a clean build when any of it changes.
 BUILD=build-healthcheck-$ARCH
-CONF_ID=$( (cat "$VARIANT"/* "$HERE/static.sh"; echo "$ZIG_VERSION $ZIG_TARGET $MCPU $LTO $ARCH") | sha256sum | cut -c1-16)
+CONF_ID=$( (cat "$VARIANT"/* "$HERE/static.sh"; echo "$ZIG_VERSION $ZIG_TARGET $MCPU $LTO") | sha256sum | cut -c1-16)
 if [ "$(cat "$WORK/ports/unix/$BUILD/.conf-id" 2>/dev/null)" != "$CONF_ID" ]; then
     rm -rf "$WORK/ports/unix/$BUILD"
     mkdir -p "$WORK/ports/unix/$BUILD"

@@ -51,3 +51,31 @@ def test_frozen_modules_are_the_ones_imported(micropython, tmp_path):
     assert proc.stdout.startswith("healthcheck/__init__.py healthcheck/procnet.py "), proc.stdout
     assert ".frozen" in proc.stdout, proc.stdout
     assert not (tmp_path / "healthcheck").exists()
+
+
+RECV = """import socket, struct
+here = struct.pack("@H", 2) + struct.pack(">H", 19999) + bytes((127, 0, 0, 1)) + bytes(8)
+s = socket.socket(2, 2)  # AF_INET, SOCK_DGRAM
+s.bind(here)
+out = []
+for size, sent in ((9000, 20000), (8192, 8192), (100, 300), (0, 5)):
+    s.sendto(b"x" * sent, here)
+    out.append(len(s.recv(size)))
+s.sendto(b"x" * 20000, here)  # waiting, so a recv() of the wrong size would write it
+try:
+    s.recv(-1)
+    out.append("no error")
+except MemoryError:
+    out.append("MemoryError")
+print(out)
+"""
+
+
+def test_recv_of_any_size_on_the_stack_buffer_or_the_heap(micropython, ns, tmp_path):
+    # The tool-mode hunk in ports/unix/modsocket.c (static/README.md, "Speed"):
+    # up to 8 KB lands on the stack, more on the heap, and a negative size is
+    # refused before recv() could write past the stack buffer.
+    script = tmp_path / "recv.py"
+    script.write_text(RECV)
+    res = ns.run([str(micropython), str(script)])
+    assert res.rc == 0 and res.out.strip() == "[9000, 8192, 100, 0, 'MemoryError']", res
