@@ -14,7 +14,10 @@ class UsageError(HealthcheckError):
 
 
 class KernelError(HealthcheckError):
-    """The kernel's socket tables could not be read or made no sense."""
+    """The kernel's socket tables could not be read or made no sense.
+    errno: the error number a netlink request was answered with, if it was."""
+
+    errno = None
 
 
 class Refused(KernelError):

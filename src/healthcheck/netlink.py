@@ -1,9 +1,10 @@
 """Backend 1: ask the kernel through netlink (sock_diag(7), rtnetlink(7)).
 
-Pure parts: build_request(family, proto, states, ports) -> bytes,
-parse_reply(buf, ...) -> records, decode_inet(payload, proto, family)
--> SocketRecord. The only I/O is open_socket() and dump(),
-a thin send/recv loop that unix_diag.py and namespace.py use too.
+Pure parts: build_request(family, proto, states, ports) -> bytes (and
+build_tcp_request, build_lookup), parse_reply(buf, ...) -> records,
+decode_inet(payload, proto, family) -> SocketRecord. The only I/O is
+open_socket(), lookup() and dump(), a thin send/recv loop that
+unix_diag.py and namespace.py use too.
 
 The request carries a state filter (1 << LISTEN for TCP, 1 << CLOSE for
 UDP) and, for the asked ports, a small inet_diag bytecode program, so the
@@ -25,6 +26,7 @@ else:
 
 NETLINK_ROUTE = 0
 NETLINK_SOCK_DIAG = 4
+TCPDIAG_GETSOCK = 18
 SOCK_DIAG_BY_FAMILY = 20
 
 NLM_F_REQUEST = 0x1
@@ -88,6 +90,22 @@ def build_request(family, proto, states, ports=(), ext=0, seq=1, code=None):
         code = port_filter(ports)
     return struct.pack("@IHHIIBBBBI48xHH", NLMSG_HDRLEN + 60 + len(code), SOCK_DIAG_BY_FAMILY,
                        NLM_F_REQUEST | NLM_F_DUMP, seq, 0, family, proto, ext, 0, states,
+                       4 + len(code), INET_DIAG_REQ_BYTECODE) + code
+
+
+def build_tcp_request(states, ports=(), seq=1, code=None):
+    """TCPDIAG_GETSOCK dump request (struct inet_diag_req, inet_diag's own
+    request from before sock_diag) as bytes: the kernel answers it with the
+    TCP sockets of both families in one dump (it asks for AF_UNSPEC
+    itself), where SOCK_DIAG_BY_FAMILY takes a dump per family, each a walk
+    of the whole listening table. The same state and port filters."""
+    if ports and code is None:
+        code = port_filter(ports)
+    if not ports:
+        return struct.pack("@IHHIIBBBB48xII", NLMSG_HDRLEN + 60, TCPDIAG_GETSOCK,
+                           NLM_F_REQUEST | NLM_F_DUMP, seq, 0, 0, 0, 0, 0, states, 0)
+    return struct.pack("@IHHIIBBBB48xIIHH", NLMSG_HDRLEN + 64 + len(code), TCPDIAG_GETSOCK,
+                       NLM_F_REQUEST | NLM_F_DUMP, seq, 0, 0, 0, 0, 0, states, 0,
                        4 + len(code), INET_DIAG_REQ_BYTECODE) + code
 
 
@@ -184,8 +202,11 @@ def parse_reply(buf, seq, want, decode, records):
             if err == 0:
                 continue  # an acknowledgement, not an error
             if -err in REFUSED_ERRNOS:
-                raise Refused("netlink refused the request (errno %d)" % -err)
-            raise KernelError("netlink: kernel answered errno %d" % -err)
+                error = Refused("netlink refused the request (errno %d)" % -err)
+            else:
+                error = KernelError("netlink: kernel answered errno %d" % -err)
+            error.errno = -err
+            raise error
         elif mtype == NLMSG_OVERRUN:
             raise KernelError("netlink: receive buffer overrun")
         elif mtype != NLMSG_NOOP:
@@ -283,17 +304,41 @@ def fetch(tool, ports, notes, states, ext=0, timeout=TIMEOUT, sock=None):
     later raises Refused from the iteration."""
     if sock is None:
         sock = open_socket(NETLINK_SOCK_DIAG, timeout)
-    notes.append("netlink dumps: %s, %s, port filter in kernel" % (
-        "AF_INET + AF_INET6" if AF_INET in tool.families else "AF_INET6",
-        "every state" if states == ALL_STATES else
-        "state filter LISTEN" if tool.proto == IPPROTO_TCP else "state filter CLOSE"))
-    return _records(sock, tool, ports, states, ext, timeout)
+    if len(tool.families) == 1:
+        what = "netlink dumps: AF_INET6"
+    elif _one_dump(tool):
+        what = "netlink dump: AF_INET + AF_INET6 in one (TCPDIAG_GETSOCK)"
+    else:
+        what = "netlink dumps: AF_INET + AF_INET6"
+    notes.append("%s, %s, port filter in kernel" % (what, "every state" if states == ALL_STATES else
+                 "state filter LISTEN" if tool.proto == IPPROTO_TCP else "state filter CLOSE"))
+    return _records(sock, tool, ports, states, ext, timeout, notes)
 
 
-def _records(sock, tool, ports, states, ext, timeout):
+def _one_dump(tool):
+    """An IPv4 TCP question: TCPDIAG_GETSOCK brings both families at once
+    (UDP has no such request, and an IPv6 question needs one family)."""
+    return tool.proto == IPPROTO_TCP and len(tool.families) == 2
+
+
+def _records(sock, tool, ports, states, ext, timeout, notes):
     try:
-        seq = 1
-        code = port_filter(ports) if ports else None  # the same for every family
+        code = port_filter(ports) if ports else None  # the same for every request
+        if _one_dump(tool):
+            answered = False
+            try:
+                for rec in dump(sock, build_tcp_request(states, ports, 1, code), 1, TCPDIAG_GETSOCK,
+                                lambda payload: decode_inet(payload, IPPROTO_TCP, None), timeout):
+                    answered = True
+                    yield rec
+                return
+            except KernelError as err:
+                # A kernel without the old request answers it with an error
+                # and nothing else: then one dump per family, as sock_diag asks.
+                if answered or err.errno is None:
+                    raise
+                notes.append("netlink: TCPDIAG_GETSOCK refused (errno %d); one dump per family" % err.errno)
+        seq = 2
         for family in tool.families:
             def decode(payload, family=family):
                 return decode_inet(payload, tool.proto, family)

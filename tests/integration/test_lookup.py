@@ -46,7 +46,8 @@ def test_the_kernel_lookup_finds_the_wildcard_socket_and_nothing_else(ns):
 
 
 def diag_requests(ns, tools, *args):
-    """The sock_diag requests one check sends: ["lookup" | "dump", ...]."""
+    """The sock_diag requests one check sends: ["lookup" | "dump" | "dump46", ...]
+    ("dump46": TCPDIAG_GETSOCK, the TCP sockets of both families in one dump)."""
     out = subprocess.run(["mktemp"], capture_output=True, text=True).stdout.strip()
     env = clean_env(HEALTHCHECK_BACKEND=None if tools.backend == "auto" else tools.backend)
     cmd = ns.prefix + ["strace", "-f", "-qq", "-s", "32", "-e", "trace=sendto,sendmsg", "-o", out]
@@ -57,6 +58,8 @@ def diag_requests(ns, tools, *args):
     for line in trace.splitlines():
         if re.search(r"nlmsg_type=(SOCK_DIAG_BY_FAMILY|0x14)\b", line):
             kinds.append("dump" if "NLM_F_DUMP" in line or "|0x300" in line else "lookup")
+        elif re.search(r"nlmsg_type=(TCPDIAG_GETSOCK|0x12)\b", line):
+            kinds.append("dump46")
     return proc.returncode, kinds
 
 
@@ -72,11 +75,14 @@ def test_a_plain_check_asks_the_lookup_and_dumps_only_when_it_cannot_answer(ns, 
     assert diag_requests(ns, tools, "TCP", dual) == (0, ["lookup"])
     assert diag_requests(ns, tools, "UDP", udp) == (0, ["lookup"])
     assert diag_requests(ns, tools, "TCP6", v6only) == (0, ["lookup"])
+    # An IPv4 TCP question's dump is one for both families; the others dump per family.
     assert diag_requests(ns, tools, "TCP", "%d,%d" % (dual, dual + 1 if dual < 65535 else 1)) == \
-        (1, ["lookup", "lookup", "dump", "dump"])  # stops at the first port without one
-    assert diag_requests(ns, tools, "TCP", lo) == (0, ["lookup", "dump", "dump"])  # loopback: the dumps say so
-    assert diag_requests(ns, tools, "TCP", v6only) == (1, ["lookup", "dump", "dump"])
+        (1, ["lookup", "lookup", "dump46"])  # stops at the first port without one
+    assert diag_requests(ns, tools, "TCP", lo) == (0, ["lookup", "dump46"])  # loopback: the dump says so
+    assert diag_requests(ns, tools, "TCP", v6only) == (1, ["lookup", "dump46"])
+    assert diag_requests(ns, tools, "UDP", udp + 1 if udp < 65535 else 1) == (1, ["lookup", "dump", "dump"])
+    assert diag_requests(ns, tools, "TCP6", dual + 1 if dual < 65535 else 1) == (1, ["lookup", "dump"])
     # Where the lookup cannot answer, it is not asked.
-    assert diag_requests(ns, tools, "TCP", dual, "--debug") == (0, ["dump", "dump"])
-    assert diag_requests(ns, tools, "TCP", dual, "--accepting") == (0, ["dump", "dump"])
+    assert diag_requests(ns, tools, "TCP", dual, "--debug") == (0, ["dump46"])
+    assert diag_requests(ns, tools, "TCP", dual, "--accepting") == (0, ["dump46"])
     assert "lookup" not in diag_requests(ns, tools, "TCP", dual, "127.0.0.1")[1]

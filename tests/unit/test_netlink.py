@@ -163,14 +163,76 @@ def test_dump_yields_records_before_the_dump_ends_and_a_silent_kernel_is_an_erro
     assert "no answer within 3s" in str(err)
 
 
-def test_fetch_dumps_each_family_of_the_tool():
-    # IPv4 questions: AF_INET then AF_INET6; a refusal of the second dump
-    # surfaces from the iteration, after the first dump's records.
-    sock = FakeSock(GOOD + done(1), error(2, seq=2))
-    records = netlink._records(sock, find_tool("TCP"), (80,), 1 << 10, 0, 2)
-    assert next(records).port == 80
-    raises(Refused, next, records)
-    assert sock.closed and [s[16] for s in sock.sent] == [AF_INET, AF_INET6]
+def test_tcp_request_layout():
+    # struct inet_diag_req (include/uapi/linux/inet_diag.h): family, src_len,
+    # dst_len, ext, a 48-byte sockid, states, dbs; the family is the kernel's
+    # to set (AF_UNSPEC: both).
+    req = netlink.build_tcp_request(1 << 10, (), seq=5)
+    assert struct.unpack_from("@IHHII", req) == (len(req), 18, 0x301, 5, 0) and len(req) == 16 + 60
+    assert req[16:68] == bytes(52) and struct.unpack_from("@II", req, 68) == (1 << 10, 0)
+    req = netlink.build_tcp_request(1 << 10, (80, 443))
+    nla_len, nla_type = struct.unpack_from("@HH", req, 76)
+    assert nla_type == netlink.INET_DIAG_REQ_BYTECODE and req[80:] == netlink.port_filter((80, 443))
+    assert struct.unpack_from("@I", req)[0] == len(req) == 76 + nla_len
+
+
+def tcp_msg(family, port, seq=1):
+    addr = bytes(4 if family == AF_INET else 16)
+    attrs = attr(V6ONLY, b"\0") if family == AF_INET6 else b""
+    return nlmsg(netlink.TCPDIAG_GETSOCK, diag_msg(family, 10, addr, port, attrs=attrs), seq)
+
+
+def test_fetch_asks_tcp_of_both_families_in_one_dump():
+    # An IPv4 TCP question: one TCPDIAG_GETSOCK dump brings both families.
+    sock = FakeSock(tcp_msg(AF_INET, 80) + tcp_msg(AF_INET6, 80), done(1))
+    notes = []
+    recs = list(netlink.fetch(find_tool("TCP"), (80,), notes, 1 << 10, sock=sock))
+    assert [(r.family, r.port, r.v6only) for r in recs] == [(AF_INET, 80, None), (AF_INET6, 80, False)]
+    assert sock.closed and [struct.unpack_from("@H", s, 4)[0] for s in sock.sent] == [18]
+    assert notes == ["netlink dump: AF_INET + AF_INET6 in one (TCPDIAG_GETSOCK), state filter LISTEN, "
+                     "port filter in kernel"]
+
+
+def test_a_kernel_without_tcpdiag_getsock_gets_a_dump_per_family():
+    # Refused outright (an error and nothing else): AF_INET then AF_INET6 by
+    # sock_diag; a refusal of the second dump surfaces from the iteration,
+    # after the first dump's records.
+    for errno in (22, 95, 5):
+        sock = FakeSock(error(errno, seq=1), nlmsg(20, diag_msg(AF_INET, 10, bytes(4), 80), 2) + done(2),
+                        error(2, seq=3))
+        notes = []
+        records = netlink.fetch(find_tool("TCP"), (80,), notes, 1 << 10, sock=sock)
+        assert next(records).port == 80
+        raises(Refused, next, records)
+        assert sock.closed and [struct.unpack_from("@H", s, 4)[0] for s in sock.sent] == [18, 20, 20]
+        assert [s[16] for s in sock.sent[1:]] == [AF_INET, AF_INET6]
+        assert notes[-1] == "netlink: TCPDIAG_GETSOCK refused (errno %d); one dump per family" % errno
+
+
+def test_tcpdiag_getsock_is_not_asked_twice():
+    # An error after records, a dump that ends with an error, or silence:
+    # the answer is the error, never a second round of dumps (duplicates, or
+    # a second wait).
+    for replies in ((tcp_msg(AF_INET, 80), error(22, seq=1)), (tcp_msg(AF_INET, 80), done(1, -4)),
+                    (tcp_msg(AF_INET, 80),)):
+        sock = FakeSock(*replies)
+        records = netlink.fetch(find_tool("TCP"), (80,), [], 1 << 10, sock=sock)
+        assert next(records).port == 80
+        raises(KernelError, next, records)
+        assert len(sock.sent) == 1 and sock.closed, replies
+    sock = FakeSock()
+    raises(KernelError, list, netlink.fetch(find_tool("TCP"), (80,), [], 1 << 10, sock=sock))
+    assert len(sock.sent) == 1
+
+
+def test_other_questions_dump_each_family_of_the_tool():
+    for name, families in (("UDP", [AF_INET, AF_INET6]), ("TCP6", [AF_INET6]), ("UDP6", [AF_INET6])):
+        tool = find_tool(name)
+        replies = [nlmsg(20, diag_msg(f, 7, bytes(4 if f == AF_INET else 16), 53), seq) + done(seq)
+                   for seq, f in enumerate(families, 2)]
+        sock = FakeSock(*replies)
+        recs = list(netlink.fetch(tool, (53,), [], 1 << tool.state, sock=sock))
+        assert [r.family for r in recs] == families and [s[16] for s in sock.sent] == families, name
 
 
 def test_lookup_request_layout():
