@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.harness import ROOT, build
+from tests.harness import ROOT, build, require
 
 RUNNER = ROOT / "tests" / "unit" / "run.py"
 
@@ -71,11 +71,37 @@ print(out)
 """
 
 
-def test_recv_of_any_size_on_the_stack_buffer_or_the_heap(micropython, ns, tmp_path):
+def test_recv_of_any_size_in_the_static_buffer_or_the_heap(micropython, ns, tmp_path):
     # The tool-mode hunk in ports/unix/modsocket.c (static/README.md, "Speed"):
-    # up to 8 KB lands on the stack, more on the heap, and a negative size is
-    # refused before recv() could write past the stack buffer.
+    # up to 8 KB lands in one static buffer, more on the heap, and a negative
+    # size is refused before recv() could write past the buffer.
     script = tmp_path / "recv.py"
     script.write_text(RECV)
     res = ns.run([str(micropython), str(script)])
     assert res.rc == 0 and res.out.strip() == "[9000, 8192, 100, 0, 'MemoryError']", res
+
+
+def anonymous_mmaps(ns, argv, trace):
+    """(Result, the anonymous memory argv maps: mmap() with MAP_ANONYMOUS)."""
+    res = ns.run(["strace", "-qq", "-e", "trace=mmap", "-o", str(trace)] + argv)
+    return res, [line for line in trace.read_text().splitlines() if "MAP_ANONYMOUS" in line]
+
+
+def test_tool_mode_heap_starts_small_and_grows_for_a_big_question(ns, tmp_path):
+    # The tool-mode heap (static/micropython-tool-mode.patch, static/README.md,
+    # "Speed"): a check starts on a 64 KB area in .bss and maps nothing; a
+    # question that needs more (1,000 ports, --debug) gets areas from malloc()
+    # and answers as a small one does.
+    require("strace")
+    tcp = str(build("static").path("TCP"))
+    _, port = ns.holder().open("tcp", 4, "0.0.0.0")
+    res, maps = anonymous_mmaps(ns, [tcp, str(port)], tmp_path / "one")
+    assert res.rc == 0 and "TCP port %d is listening" % port in res.out, res
+    assert maps == [], maps
+    others = [p for p in range(1, 1002) if p != port][:999]
+    asked = ",".join(str(p) for p in [port] + others)
+    res, maps = anonymous_mmaps(ns, [tcp, asked, "--debug"], tmp_path / "many")
+    assert res.rc == 1 and "port %d: 1 socket" % port in res.err, res
+    assert res.err.rstrip().splitlines()[-1].startswith(
+        "TCP port %d is not listening; also not: %d,%d," % tuple(others[:3])), res
+    assert maps, "the heap never grew: the question asks too little to test it"

@@ -56,11 +56,19 @@
 
 // Tool mode (static/micropython-tool-mode.patch): when started as TCP, UDP,
 // TCP6 or UDP6, run healthcheck.cli.run() from the frozen modules with
-// sys.path == ['.frozen'] and this GC heap size (bytes).
+// sys.path == ['.frozen'], on a GC heap that starts with a first area of
+// TOOL_FIRST_HEAP bytes in .bss and grows by areas from malloc() up to
+// TOOL_HEAP bytes in all (a plain check stays in the first area).
 #define MICROPY_HEALTHCHECK_TOOLS (1)
 #ifndef MICROPY_HEALTHCHECK_TOOL_HEAP
-#define MICROPY_HEALTHCHECK_TOOL_HEAP (1024 * 1024)
+#define MICROPY_HEALTHCHECK_TOOL_HEAP (2 * 1024 * 1024)
 #endif
+#ifndef MICROPY_HEALTHCHECK_TOOL_FIRST_HEAP
+#define MICROPY_HEALTHCHECK_TOOL_FIRST_HEAP (64 * 1024)
+#endif
+#define MICROPY_GC_SPLIT_HEAP (1)
+#define MICROPY_GC_SPLIT_HEAP_AUTO (1)
+#define MICROPY_GC_SPLIT_HEAP_N_HEAPS (1)
 
 // Speed: a check is mostly start-up and the import of the frozen modules,
 // which is mostly dict and attribute lookups.
