@@ -41,11 +41,15 @@ import report  # noqa: E402
 from tests.harness import ARCH, ROOT, HarnessError, Netns, clean_env, run  # noqa: E402
 
 BENCH = ROOT / "bench"
+# Every timed method runs on the same CPU (hyperfine and its child: taskset),
+# the last one: no migration between CPUs in the middle of a check, whose
+# cost then differs by method (the larger the program, the more it pays).
+PIN = ["taskset", "-c", str((os.cpu_count() or 1) - 1)] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else []
 P4, P6, PU, PCLOSED = 18080, 18081, 18082, 18099  # below the ephemeral range
 T0 = time.monotonic()
 SMOKE = dict(Ns=[0, 1000], M=1000, other_ns=1000, rounds=1, warmup=3, min_runs=5, max_runs=30, budget_s=0.25,
              inproc_warmup=5, inproc_runs=50, phase_timeout=60, deadline=240)
-FULL = dict(Ns=[0, 1000, 10000, 50000], M=10000, other_ns=10000, rounds=3, warmup=10, min_runs=40, max_runs=1500,
+FULL = dict(Ns=[0, 1000, 10000, 50000], M=10000, other_ns=10000, rounds=9, warmup=10, min_runs=40, max_runs=1500,
             budget_s=3.0, inproc_warmup=50, inproc_runs=2000, phase_timeout=300, deadline=900)
 
 
@@ -224,7 +228,8 @@ class Timer:
         runs, warm = self.runs_for(rough_s, rounds)
         self.k += 1
         out = self.work / ("hf-%d.json" % self.k)
-        cmd = ["hyperfine", "-N", "--style", "none", "--warmup", str(warm)] + (["-i"] if expect or tolerate else [])
+        cmd = PIN + ["hyperfine", "-N", "--style", "none", "--warmup", str(warm)]
+        cmd += ["-i"] if expect or tolerate else []
         cmd += ["--runs", str(runs), "--export-json", str(out), shlex.join(argv)]
         self.ns.run(cmd, clean_env(**extra_env), timeout=self.cfg["phase_timeout"], cwd="/", check=True)
         res = json.loads(out.read_text())["results"][0]
@@ -339,7 +344,8 @@ def machine_info():
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "kernel": " ".join(platform.uname()[i] for i in (0, 2, 4)),
         "cpu": "%s, %d CPUs, %s RAM" % (cpu, os.cpu_count() or 0, mem),
-        "timer": "hyperfine -N (%s)" % first(["hyperfine", "--version"]),
+        "timer": "hyperfine -N (%s)%s" % (first(["hyperfine", "--version"]),
+                                          ", pinned to CPU %s (taskset)" % PIN[-1] if PIN else ""),
         "ss": first(["ss", "-V"]),
         "commit": first(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]),
         "tcp_ehash_entries": first(["cat", "/proc/sys/net/ipv4/tcp_ehash_entries"]),
