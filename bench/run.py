@@ -448,7 +448,10 @@ def main():
     ap.add_argument("--udp-m", type=int)
     ap.add_argument("--no-clean-venv", action="store_true",
                     help="skip the console script from a clean (non-editable) venv (full run only)")
+    ap.add_argument("--no-pin", action="store_true", help="let the timed processes run on any CPU")
     a = ap.parse_args()
+    if a.no_pin:
+        PIN[:] = []
     if os.geteuid() != 0:
         print("bench: must run as root (it creates a network namespace)", file=sys.stderr)
         return 1
