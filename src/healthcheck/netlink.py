@@ -99,11 +99,11 @@ def build_tcp_request(states, ports=(), seq=1, code=None):
     TCP sockets of both families in one dump (it asks for AF_UNSPEC
     itself), where SOCK_DIAG_BY_FAMILY takes a dump per family, each a walk
     of the whole listening table. The same state and port filters."""
-    if ports and code is None:
-        code = port_filter(ports)
     if not ports:
         return struct.pack("@IHHIIBBBB48xII", NLMSG_HDRLEN + 60, TCPDIAG_GETSOCK,
                            NLM_F_REQUEST | NLM_F_DUMP, seq, 0, 0, 0, 0, 0, states, 0)
+    if code is None:
+        code = port_filter(ports)
     return struct.pack("@IHHIIBBBB48xIIHH", NLMSG_HDRLEN + 64 + len(code), TCPDIAG_GETSOCK,
                        NLM_F_REQUEST | NLM_F_DUMP, seq, 0, 0, 0, 0, 0, states, 0,
                        4 + len(code), INET_DIAG_REQ_BYTECODE) + code

@@ -28,7 +28,7 @@ class Verdict:
     def _reason(self, down):
         query = self.query
         where = "" if query.addr is None else " on " + format_addr(query.addr)
-        subject = query.subject() + where if where else query.subject()
+        subject = query.subject() + where
         plural = len(self.results) > 1
         if self.problem is not None:
             return "%s %s not listening (%s)" % (subject, "are" if plural else "is", self.problem)
