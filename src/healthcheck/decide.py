@@ -13,27 +13,27 @@ from .addr import format_addr
 from .errors import Refused, UsageError, shown
 from .kernel_abi import AF_INET6, AF_UNIX, ALL_STATES, IPPROTO_TCP, TCP_CLOSE, TCP_LISTEN
 from .match import match
+from .query import make_query
 from .verdict import Verdict
 
 NETLINK = "netlink"
 PROC = "proc"
 
 
-def netlink_lookup(query):
-    """The netlink backend's shortcut: (the socket the kernel's own lookup
-    finds on each asked port, or None; the netlink socket, still open)."""
-    sock = netlink.open_socket()
-    return netlink.lookup(sock, query.tool, query.ports), sock
+def netlink_lookup(sock, query):
+    """The netlink backend's shortcut: the socket the kernel's own lookup
+    finds on each asked port (a list), or None."""
+    return netlink.lookup(sock, query.tool, query.ports)
 
 
-def netlink_records(query, notes, explain, sock=None):
-    """The netlink backend: records for `query` (a generator). `sock`: an
-    open netlink socket to use (and close)."""
+def netlink_records(query, notes, explain, sock):
+    """The netlink backend: records for `query` (a generator), asked on
+    `sock`, which the caller owns."""
     if query.unix_name is not None:
         from . import unix_diag  # only UNIX questions pay for its import
 
         states = ALL_STATES if explain else (1 << TCP_LISTEN) | (1 << TCP_CLOSE)
-        return unix_diag.fetch(notes, states)
+        return unix_diag.fetch(sock, notes, states)
     tool = query.tool
     states = ALL_STATES if explain else 1 << tool.state
     ext = netlink.EXT_SKMEMINFO if tool.proto != IPPROTO_TCP and (query.accepting or explain) else 0
@@ -52,8 +52,21 @@ def proc_records(query, notes, explain, proc_root):
     return procnet.fetch(query.tool, query.ports, notes, proc_root, state)
 
 
+def make_check(tool, positionals, options):
+    """The "kernel" kind's command line -> Query: PORTS [ADDRESS], or UNIX's
+    PATH|@NAME, and --external, --accepting."""
+    unix = tool.family == AF_UNIX
+    if not positionals:
+        raise UsageError("missing %s" % ("PATH" if unix else "PORTS"))
+    if len(positionals) > (1 if unix else 2):
+        raise UsageError("too many arguments: '%s'" % shown(positionals[-1]))
+    address = positionals[1] if len(positionals) > 1 else None
+    return make_query(tool.name, positionals[0], address, "--external" in options, "--accepting" in options)
+
+
 def decide(query, backend=None, explain=False, proc_root="/proc",
-           netlink_backend=netlink_records, proc_backend=proc_records, netlink_shortcut=netlink_lookup):
+           netlink_backend=netlink_records, proc_backend=proc_records, netlink_shortcut=netlink_lookup,
+           netlink_open=netlink.open_socket):
     """Query -> Verdict. backend: None (netlink, else /proc), "netlink" or
     "proc" (forced; a refused forced netlink is an error).
 
@@ -84,21 +97,26 @@ def decide(query, backend=None, explain=False, proc_root="/proc",
         if problem is not None:
             return Verdict(query, [], None, notes, problem)
 
-    name = None
+    name = results = None
     if backend != PROC:
         try:
-            results = sock = None
-            if (netlink_shortcut is not None and not explain and not query.accepting
-                    and query.addr is None and query.unix_name is None):
-                results, sock = _looked_up(query, netlink_shortcut)
-            if results is not None:
-                notes.append("netlink lookup: the wildcard socket of each port")
-            else:
-                records = netlink_backend(query, notes, explain, sock)
-                try:
-                    results = match(query, records, explain, identity)
-                finally:
-                    _close(records)
+            # The one owner of the netlink socket: opened here, closed here,
+            # whatever the lookup or the dumps raise.
+            sock = netlink_open()
+            try:
+                if (netlink_shortcut is not None and not explain and not query.accepting
+                        and query.addr is None and query.unix_name is None):
+                    results = _looked_up(query, netlink_shortcut(sock, query))
+                if results is not None:
+                    notes.append("netlink lookup: the wildcard socket of each port")
+                else:
+                    records = netlink_backend(query, notes, explain, sock)
+                    try:
+                        results = match(query, records, explain, identity)
+                    finally:
+                        _close(records)
+            finally:
+                sock.close()
             name = "netlink sock_diag" + (" (forced)" if backend else "")
         except Refused as err:
             if backend == NETLINK:
@@ -119,9 +137,18 @@ def decide(query, backend=None, explain=False, proc_root="/proc",
         if tool.family == AF_UNIX:
             notes.append("matched by name: /proc/net/unix shows no socket file identity")
 
+    # Every port must listen: once one is settled as not listening (at most
+    # one connect() timeout), the others are not tried, so the settle takes
+    # at most namespace.CONNECT_TIMEOUT however many ports are asked.
+    failed = None
     for res in results:
         if res.listening is None and res.unsure is not None and res.blocked is None:
-            _settle(query, res, proc_root, notes)
+            if failed is None:
+                if not _settle(query, res, proc_root, notes):
+                    failed = res.port
+            else:
+                res.near_miss = (res.unsure[0], "v6only unknown; not settled, as port %d is not listening"
+                                 % failed)
 
     problem = None
     if tool.family == AF_INET6 and query.addr is None:
@@ -132,25 +159,27 @@ def decide(query, backend=None, explain=False, proc_root="/proc",
     return Verdict(query, results, name, notes, problem)
 
 
-def _looked_up(query, netlink_shortcut):
-    """(results, None) when the kernel's lookup finds on every asked port a
-    socket that counts, off loopback (the socket closed); otherwise (None,
-    the netlink socket still open for the dumps)."""
-    found, sock = netlink_shortcut(query)
+run_check = decide  # what the CLI calls for this kind
+
+
+def _looked_up(query, found):
+    """The results of the kernel's lookup (`found`: a record per port, or
+    None) when it finds on every asked port a socket that counts, off
+    loopback; otherwise None: the dumps decide."""
     if found is None:
-        return None, sock
+        return None
     results = match(query, found)
     for res in results:
         if not res.ok() or res.loopback_only or res.unsure is not None:
-            return None, sock
-    sock.close()
-    return results, None
+            return None
+    return results
 
 
 def _settle(query, res, proc_root, notes):
     """A port whose only candidates are [::] sockets of unknown v6only:
     TCP asks exactly with one loopback connect(); UDP has no such test and
-    says that its answer rests on net.ipv6.bindv6only."""
+    says that its answer rests on net.ipv6.bindv6only. Returns whether the
+    port now counts as listening."""
     from . import namespace
 
     rec, _ = res.unsure
@@ -162,15 +191,16 @@ def _settle(query, res, proc_root, notes):
             res.loopback_only = False
         else:
             res.near_miss = (rec, "v6only unknown; " + how)
-        return
+        return accepted
     value = namespace.read_sysctl(proc_root, "net/ipv6/bindv6only")
     if value == 1:
         res.near_miss = (rec, "IPv6-only assumed from net.ipv6.bindv6only=1 (v6only not visible)")
-        return
+        return False
     res.listening = rec
     res.loopback_only = False
     res.settled = "dual-stack assumed from net.ipv6.bindv6only=%s" % ("0" if value == 0 else "unreadable")
     notes.append("port %d: v6only unknown; %s" % (res.port, res.settled))
+    return True
 
 
 def _close(records):

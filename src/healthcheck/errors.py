@@ -35,18 +35,31 @@ class ParseError(KernelError):
 
 
 def shown(value, limit=40):
-    """Printable-ASCII rendering of untrusted text or bytes, cut to `limit`.
+    """Printable-ASCII rendering of untrusted text or bytes, cut to about
+    `limit` characters: other bytes as \\xNN, so a name that is not UTF-8
+    still reads as what it is.
 
-    Messages must never fail to encode (argv may hold non-UTF-8 bytes) and
-    must stay short (Docker keeps only 4 KB of health output).
+    Messages must never fail to encode (argv may hold non-UTF-8 bytes:
+    CPython gives them as surrogates U+DC80-U+DCFF, MicroPython's str holds
+    the bytes) and must stay short (Docker keeps only 4 KB of health output).
     """
     out = []
+    size = 0
     for ch in value:
         code = ch if isinstance(ch, int) else ord(ch)
-        out.append(chr(code) if 32 <= code < 127 else "?")
-        if len(out) > limit:
-            out[limit - 3:] = ["..."]
+        if 32 <= code < 127 and code != 92:
+            piece = chr(code)
+        elif code == 92:
+            piece = "\\\\"
+        elif code < 256 or 0xDC80 <= code <= 0xDCFF:
+            piece = "\\x%02x" % (code & 0xFF)
+        else:
+            piece = "\\u%04x" % (code & 0xFFFF)
+        size += len(piece)
+        if size > limit:
+            out.append("...")
             break
+        out.append(piece)
     return "".join(out)
 
 

@@ -108,11 +108,19 @@ def judge_unix(query, rec, identity):
 def queue_full(rec, somaxconn=None):
     """(why the socket cannot take the next client or datagram, or None;
     whether its queue could be judged at all). The kernel drops at queue >
-    limit for a listener (its sk_acceptq_is_full) and, for UDP, when the
-    memory in use plus the datagram's would pass the buffer. Where the limit
-    is unknown (/proc), a listener's queue above net.core.somaxconn (the cap
+    limit for a listener (its sk_acceptq_is_full). Where the limit is
+    unknown (/proc), a listener's queue above net.core.somaxconn (the cap
     of every limit) is still certainly full. Unix datagram sockets are not
-    judged."""
+    judged.
+
+    UDP (queue: receive memory in use; limit: the buffer; drops: datagrams
+    the kernel dropped for this socket): the kernel drops a datagram when
+    in use + its size would pass the buffer (Linux 6.18) or when in use
+    already passes it (older kernels), and always takes one into an empty
+    queue. So a socket never read, sent datagrams of any one size, ends
+    with drops and more than half its buffer in use (in use >= one datagram
+    and in use + one > buffer), while a server that reads drains, whatever
+    it dropped in a burst long ago (docs/rules.md, --accepting)."""
     if rec.state == TCP_LISTEN:
         if rec.queue is None:
             return None, False
@@ -127,10 +135,25 @@ def queue_full(rec, somaxconn=None):
         return None, False
     if getattr(rec, "proto", None) is None:
         return None, True  # a unix datagram socket
-    if rec.limit is None:
+    queue, limit, drops = rec.queue, rec.limit, rec.drops
+    if queue is None:
         return None, False
-    if rec.queue + MIN_DATAGRAM_MEMORY > rec.limit:
-        return "receive buffer full (%d/%d bytes): the server is not reading" % (rec.queue, rec.limit), True
+    if limit is None:
+        # /proc shows no buffer size. An empty queue always takes the next
+        # datagram; unread data beside drops is a server that stopped reading
+        # (or, which /proc cannot tell apart, one still catching up).
+        if not queue:
+            return None, True
+        if drops:
+            return ("%d bytes queued (buffer size not visible), %d datagrams dropped: the server is not "
+                    "reading" % (queue, drops)), False
+        return None, False
+    if drops and 2 * queue > limit:
+        return "%d of %d bytes queued, %d datagrams dropped: the server is not reading" % (
+            queue, limit, drops), True
+    if queue + MIN_DATAGRAM_MEMORY > limit:  # full before a first drop, or a kernel that counts none
+        return "%d of %d bytes queued, no room for another datagram: the server is not reading" % (
+            queue, limit), True
     return None, True
 
 

@@ -139,7 +139,7 @@ def unix_identity(name):
     import os  # UNIX questions only
 
     try:
-        st = os.stat(name.decode())
+        st = os.stat(name)  # as bytes: a path need not be UTF-8
     except OSError as err:
         if errno_of(err) == ENOENT:
             return None, "no such file"

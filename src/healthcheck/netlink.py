@@ -15,8 +15,19 @@ connections the host holds.
 import struct
 import sys
 
-from .errors import KernelError, ParseError, Refused, describe_oserror
-from .kernel_abi import AF_INET, AF_INET6, AF_NETLINK, ALL_STATES, IPPROTO_TCP, SOCK_RAW, TCP_LISTEN
+from .errors import KernelError, ParseError, Refused, describe_oserror, errno_of
+from .kernel_abi import (
+    AF_INET,
+    AF_INET6,
+    AF_NETLINK,
+    ALL_STATES,
+    EAGAIN,
+    ENOBUFS,
+    ETIMEDOUT,
+    IPPROTO_TCP,
+    SOCK_RAW,
+    TCP_LISTEN,
+)
 from .record import SocketRecord
 
 if sys.implementation.name == "micropython":
@@ -154,7 +165,7 @@ def decode_inet(payload, proto, family):
             queue, limit = rqueue, wqueue
     else:
         queue = rqueue  # receive memory in use; the buffer size comes with SKMEMINFO
-    v6only = None
+    v6only = drops = None
     for atype, start, stop in attr_spans(payload, DIAG_MSG_LEN):
         if atype == INET_DIAG_SKV6ONLY and sfamily == AF_INET6:
             if stop - start < 1:
@@ -164,8 +175,13 @@ def decode_inet(payload, proto, family):
             if stop - start < 8:
                 raise ParseError("netlink", "short INET_DIAG_SKMEMINFO attribute")
             queue, limit = struct.unpack_from("@II", payload, start)  # SK_MEMINFO_RMEM_ALLOC, _RCVBUF
-    return SocketRecord(sfamily, proto, state, payload[8:8 + size], sport,
-                        payload[24:24 + size], dport, v6only, queue, limit)
+            if stop - start >= 36:  # SK_MEMINFO_DROPS, the 9th u32: kernels before it send fewer
+                drops = struct.unpack_from("@I", payload, start + 32)[0]
+    rec = SocketRecord(sfamily, proto, state, payload[8:8 + size], sport,
+                       payload[24:24 + size], dport, v6only, queue, limit)
+    if drops is not None:
+        rec.drops = drops
+    return rec
 
 
 def parse_reply(buf, seq, want, decode, records):
@@ -240,7 +256,7 @@ def dump(sock, request, seq, want, decode, timeout=TIMEOUT):
         try:
             buf = sock.recv(RECV_SIZE)
         except OSError as err:
-            raise KernelError("netlink: no answer within %ds (%s)" % (timeout, describe_oserror(err)))
+            raise recv_error(err, timeout)
         if not buf:
             raise KernelError("netlink: socket closed before the dump ended")
         records = []
@@ -249,6 +265,17 @@ def dump(sock, request, seq, want, decode, timeout=TIMEOUT):
         if count > MAX_RECORDS:
             raise KernelError("netlink: more than %d sockets in the reply" % MAX_RECORDS)
         yield from records
+
+
+def recv_error(err, timeout):
+    """The KernelError for a failed recv() from the kernel: silence (a
+    timeout) is said as such, anything else by its errno."""
+    code = errno_of(err)
+    if code is None or code == EAGAIN or code == ETIMEDOUT:
+        return KernelError("netlink: no answer within %ds (%s)" % (timeout, describe_oserror(err)))
+    if code == ENOBUFS:
+        return KernelError("netlink: the kernel's answer overran the receive buffer (ENOBUFS)")
+    return KernelError("netlink: receive failed: %s" % describe_oserror(err))
 
 
 def build_lookup(family, proto, port, seq):
@@ -284,7 +311,7 @@ def lookup(sock, tool, ports):
         try:
             buf = sock.recv(RECV_SIZE)
         except OSError as err:
-            raise KernelError("netlink: no answer within %ds (%s)" % (TIMEOUT, describe_oserror(err)))
+            raise recv_error(err, TIMEOUT)
         found = []
         try:  # the answer is one message: the socket, or an error (ENOENT: there is none)
             parse_reply(buf, seq, SOCK_DIAG_BY_FAMILY, lambda p: decode_inet(p, tool.proto, None), found)
@@ -298,12 +325,9 @@ def lookup(sock, tool, ports):
 
 def fetch(tool, ports, notes, states, ext=0, timeout=TIMEOUT, sock=None):
     """Yields the sockets of `tool`'s families on `ports` in `states` (a
-    bit mask); appends what it did to `notes`. The socket (`sock`: one
-    already open, which fetch closes too) is opened before the first record
-    is asked for, so a refused socket surfaces at once; a dump refused
-    later raises Refused from the iteration."""
-    if sock is None:
-        sock = open_socket(NETLINK_SOCK_DIAG, timeout)
+    bit mask), asked on `sock` (an open netlink socket, which the caller
+    owns and closes); appends what it did to `notes`. A dump refused later
+    raises Refused from the iteration."""
     if len(tool.families) == 1:
         what = "netlink dumps: AF_INET6"
     elif _one_dump(tool):
@@ -322,28 +346,25 @@ def _one_dump(tool):
 
 
 def _records(sock, tool, ports, states, ext, timeout, notes):
-    try:
-        code = port_filter(ports) if ports else None  # the same for every request
-        if _one_dump(tool):
-            answered = False
-            try:
-                for rec in dump(sock, build_tcp_request(states, ports, 1, code), 1, TCPDIAG_GETSOCK,
-                                lambda payload: decode_inet(payload, IPPROTO_TCP, None), timeout):
-                    answered = True
-                    yield rec
-                return
-            except KernelError as err:
-                # A kernel without the old request answers it with an error
-                # and nothing else: then one dump per family, as sock_diag asks.
-                if answered or err.errno is None:
-                    raise
-                notes.append("netlink: TCPDIAG_GETSOCK refused (errno %d); one dump per family" % err.errno)
-        seq = 2
-        for family in tool.families:
-            def decode(payload, family=family):
-                return decode_inet(payload, tool.proto, family)
-            request = build_request(family, tool.proto, states, ports, ext, seq, code)
-            yield from dump(sock, request, seq, SOCK_DIAG_BY_FAMILY, decode, timeout)
-            seq += 1
-    finally:
-        sock.close()
+    code = port_filter(ports) if ports else None  # the same for every request
+    if _one_dump(tool):
+        answered = False
+        try:
+            for rec in dump(sock, build_tcp_request(states, ports, 1, code), 1, TCPDIAG_GETSOCK,
+                            lambda payload: decode_inet(payload, IPPROTO_TCP, None), timeout):
+                answered = True
+                yield rec
+            return
+        except KernelError as err:
+            # A kernel without the old request answers it with an error
+            # and nothing else: then one dump per family, as sock_diag asks.
+            if answered or err.errno is None:
+                raise
+            notes.append("netlink: TCPDIAG_GETSOCK refused (errno %d); one dump per family" % err.errno)
+    seq = 2
+    for family in tool.families:
+        def decode(payload, family=family):
+            return decode_inet(payload, tool.proto, family)
+        request = build_request(family, tool.proto, states, ports, ext, seq, code)
+        yield from dump(sock, request, seq, SOCK_DIAG_BY_FAMILY, decode, timeout)
+        seq += 1

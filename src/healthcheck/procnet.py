@@ -8,9 +8,10 @@ A row looks like (kernel's seq_printf "%4d: %08X:%04X %08X:%04X %02X ..."):
 Addresses are 32-bit words printed in the kernel's byte order (the CPU's,
 except under cross-endian qemu-user); ports are big-endian hex; the state is
 hex; then tx_queue:rx_queue (for a listener, rx_queue is its accept queue;
-for UDP, the receive memory in use). tcp6 and udp6 rows have four words per
-address. Not in /proc: IPV6_V6ONLY and the queues' limits; the records leave
-them None (unknown), never guessed.
+for UDP, the receive memory in use); a udp row ends with "drops", the
+datagrams the kernel dropped for the socket. tcp6 and udp6 rows have four
+words per address. Not in /proc: IPV6_V6ONLY and the queues' limits; the
+records leave them None (unknown), never guessed.
 """
 
 import struct
@@ -106,10 +107,28 @@ def iter_table(rows, family, proto, ports, state=None, pack_word=native_word, pa
                 continue
             addr = decode_addr(addr_hex, pack_word)
             raddr = decode_addr(raddr_hex, pack_word)
+            drops = None if proto == IPPROTO_TCP else parse_drops(line)
         except ValueError as err:
             raise ParseError("%s line %d" % (path, lineno), err.args[0], line.rstrip("\n"))
         queue = rx_queue if proto != IPPROTO_TCP or rstate == TCP_LISTEN else None
-        yield SocketRecord(family, proto, rstate, addr, port, raddr, rport, None, queue, None)
+        rec = SocketRecord(family, proto, rstate, addr, port, raddr, rport, None, queue, None)
+        if drops is not None:
+            rec.drops = drops
+        yield rec
+
+
+def parse_drops(line):
+    """The last column of a udp/udp6 row, "drops": how many datagrams the
+    kernel dropped for the socket. None for a row of another width than the
+    kernel's 13 columns (one without the column, or a layout this code does
+    not know): not shown, never guessed."""
+    fields = line.split()
+    if len(fields) != 13:
+        return None
+    text = fields[12]
+    if len(text) > 10 or not only(text, DIGITS):  # a u32 in decimal
+        raise ValueError("the drops column is not a count")
+    return int(text)
 
 
 def scan_table(f, width, ports, state=None, chunk=CHUNK):
@@ -173,7 +192,7 @@ def fetch(tool, ports, notes, root="/proc", state=None, pack_word=native_word):
     for family in tool.families:
         path = "%s/net/%s%s" % (root, tool.pname, "6" if family == AF_INET6 else "")
         try:
-            f = open(path)
+            f = open(path, encoding="latin-1")  # a byte a character: no decode error on junk
         except OSError as err:
             if family == AF_INET6 and errno_of(err) == ENOENT:
                 notes.append("no %s: IPv6 is off, so no IPv6 sockets" % path)

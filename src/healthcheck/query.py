@@ -57,16 +57,30 @@ def unix_text(name):
 def parse_port(text):
     if not text:
         raise UsageError("bad port list: an empty entry (%s)" % PORT_RULE)
-    head, colon, tail = text.rpartition(":")
-    if colon and tail and only(tail, DIGITS):
-        raise UsageError("bad port %s: write the port and the address apart: %s %s"
-                         % (_quoted(text), shown(tail), shown(head.strip("[]"))))
     if len(text) > 5 or not only(text, DIGITS):
+        bare = text[1:-1] if text[:1] == "[" and text[-1:] == "]" else text
+        if _is_address(bare):
+            raise UsageError("bad port %s: that is an address; write the port first, then the address "
+                             "without brackets: PORTS %s" % (_quoted(text), shown(bare)))
+        head, colon, tail = text.rpartition(":")
+        if colon and tail and only(tail, DIGITS):
+            raise UsageError("bad port %s: write the port and the address apart: %s %s"
+                             % (_quoted(text), shown(tail), shown(head.strip("[]"))))
         raise UsageError("bad port %s: %s" % (_quoted(text), PORT_RULE))
     port = int(text)
     if not 1 <= port <= 65535:
         raise UsageError("bad port %s: %s" % (_quoted(text), PORT_RULE))
     return port
+
+
+def _is_address(text):
+    for parse in (parse_ipv4, parse_ipv6):
+        try:
+            parse(text)
+            return True
+        except ValueError:
+            pass
+    return False
 
 
 def parse_ports(text):
@@ -124,7 +138,9 @@ def parse_unix_name(text):
     """PATH or @NAME -> the name as the kernel stores it (bytes)."""
     if not text:
         raise UsageError("no socket path given: a PATH or @NAME")
-    raw = text.encode() if isinstance(text, str) else text
+    # A path is bytes to the kernel: CPython hands argv's non-UTF-8 bytes over
+    # as surrogates, which surrogateescape turns back into those bytes.
+    raw = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
     if raw[:1] == b"@":
         if len(raw) < 2:
             raise UsageError("bad abstract name '@': a name follows the @")

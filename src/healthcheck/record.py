@@ -17,7 +17,11 @@ class SocketRecord:
         not say (always for IPv4 sockets; /proc never shows it)
     queue, limit: a listener's accept queue and its limit; a UDP socket's
         receive memory in use and its receive buffer; None where not known
+    drops: how many datagrams the kernel dropped for a UDP socket; None
+        where not known (TCP, a kernel that does not say)
     """
+
+    drops = None  # a class default: set by the backends only on UDP records, so TCP ones cost nothing more
 
     def __init__(self, family, proto, state, addr, port, raddr, rport,
                  v6only=None, queue=None, limit=None):
@@ -30,13 +34,15 @@ class SocketRecord:
         self.queue, self.limit = queue, limit
 
     def describe(self):
-        """One line for --debug: "[::]:8080 LISTEN v6only=0 queue 0/4096"."""
+        """One line for --debug: "[::]:8080 LISTEN v6only=0 queue 0/4096"
+        (UDP: "... queue 6912/8192 drops 1997")."""
         text = "%s %s" % (format_endpoint(self.addr, self.port), state_name(self.state))
         if self.rport:
             text += " peer " + format_endpoint(self.raddr, self.rport)
         if self.family == AF_INET6:
             text += " v6only=%s" % ("unknown" if self.v6only is None else int(self.v6only))
-        return text + describe_queue(self.queue, self.limit)
+        text += describe_queue(self.queue, self.limit)
+        return text if self.drops is None else text + " drops %d" % self.drops
 
     def __repr__(self):
         return "SocketRecord(%s)" % self.describe()

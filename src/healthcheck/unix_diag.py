@@ -54,17 +54,9 @@ def decode_unix(payload):
     return UnixRecord(payload[1], payload[2], name, vfs, queue, limit)
 
 
-def fetch(notes, states, timeout=netlink.TIMEOUT):
-    """Yields every unix socket in `states` (a bit mask)."""
-    sock = netlink.open_socket(netlink.NETLINK_SOCK_DIAG, timeout)
+def fetch(sock, notes, states, timeout=netlink.TIMEOUT):
+    """Yields every unix socket in `states` (a bit mask), asked on `sock`
+    (an open netlink socket, which the caller owns)."""
     notes.append("netlink dump: AF_UNIX (unix_diag), %s" % (
         "every state" if states == ALL_STATES else "states LISTEN and CLOSE"))
-    return _records(sock, states, timeout)
-
-
-def _records(sock, states, timeout):
-    try:
-        yield from netlink.dump(sock, build_request(states), 1, netlink.SOCK_DIAG_BY_FAMILY,
-                                decode_unix, timeout)
-    finally:
-        sock.close()
+    return netlink.dump(sock, build_request(states), 1, netlink.SOCK_DIAG_BY_FAMILY, decode_unix, timeout)

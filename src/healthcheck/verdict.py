@@ -3,7 +3,7 @@ per-socket explanation that --debug prints. Made once, by decide.py, with
 everything it reports."""
 
 from .addr import format_addr, format_endpoint
-from .kernel_abi import SOCK_TYPE_NAMES
+from .kernel_abi import SOCK_TYPE_NAMES, TCP_LISTEN
 
 MAX_REASON = 190  # Docker keeps 4 KB of output, five results deep
 
@@ -50,8 +50,12 @@ class Verdict:
             if res.near_miss is not None:
                 rec, why = res.near_miss
                 text += " (%s: %s)" % (_where(rec), why)
-            elif res.port is None and res.candidates == 0:
+            elif res.port is None:
                 text += " (%s)" % _no_unix_socket(query, self.backend)
+            elif query.tool.state == TCP_LISTEN:
+                text += " (no TCP socket listens on this port)"
+            else:
+                text += " (no unconnected UDP socket is bound to this port)"
         if len(down) > 1:
             text += "; also not: %s" % ",".join([str(r.port) for r in down[1:]])
         return text

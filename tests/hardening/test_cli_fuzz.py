@@ -1,7 +1,10 @@
 """Thousands of random command lines against the real processes of every
-build: exit code 0 or 1, no traceback, short output unless --debug/--help,
-nothing over a few seconds, and (in a namespace with known listeners) the
-same exit code as the in-process CPython cli.main().
+build, under every tool name of healthcheck.tools.NAMES (also in other
+letter cases), `healthcheck` and a renamed copy, with arguments that are
+often not UTF-8: exit code 0 or 1, no traceback, one short line unless
+--debug/--help, nothing over a few seconds, and (in a namespace with known
+listeners) the same exit code as the in-process CPython cli.main() and the
+known answers of fuzz_runner.FACTS.
 
 The vectors come from a seeded generator (fuzz_runner.vector(seed, i)):
 HEALTHCHECK_FUZZ_SEED picks another seed, HEALTHCHECK_FUZZ_COUNT another count. A failure
@@ -9,16 +12,18 @@ lists the vector's index, so `vector(seed, i)` reproduces it alone."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from healthcheck.tools import NAMES
 from tests import harness
 from tests.harness import IN_CI, clean_env
 
-from .fuzz_runner import LISTENERS
+from .fuzz_runner import LISTENERS, RENAMED, UNIX_LISTENERS, case_variants
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -27,9 +32,29 @@ COUNT = int(os.environ.get("HEALTHCHECK_FUZZ_COUNT", "2000"))
 HANG = 5.0  # seconds: a hang detector, not a performance claim
 
 
-def run_fuzz(build, count):
-    job = {"argv_prefix": build.wrapper, "bin_dir": str(build.bin_dir), "seed": SEED, "count": count,
-           "workers": 2, "timeout": HANG, "listen": False, "no_netlink": bool(build.wrapper)}
+def program_names(build, where):
+    """The names the fuzz starts `build` under that it does not ship: every
+    tool's name in other letter cases and a renamed copy; and those of
+    tools.NAMES it lacks (a stale build), as links to its multi-call
+    program, so the fuzz runs them all -> (where, the names it lacks)."""
+    where.mkdir()
+    lacks = [name for name in NAMES if not build.path(name).exists()]
+    for name in NAMES:
+        target = build.path("healthcheck" if name in lacks else name)
+        for variant in case_variants(name) + ([name] if name in lacks else []):
+            (where / variant).symlink_to(target)
+    shutil.copy(build.path("healthcheck"), where / RENAMED)  # the binary itself, or the console script
+    return where, lacks
+
+
+def run_fuzz(build, count, tmp_path):
+    cwd = tmp_path / "cwd"  # the unix socket files; the tools' working directory
+    cwd.mkdir()
+    assert b"@" not in bytes(cwd)  # the holder's hex: names take their first "@" as the abstract NUL
+    names, lacks = program_names(build, tmp_path / "names")
+    job = {"argv_prefix": build.wrapper, "bin_dir": str(build.bin_dir), "names_dir": str(names), "cwd": str(cwd),
+           "seed": SEED, "count": count, "workers": 2, "timeout": HANG, "listen": False,
+           "no_netlink": bool(build.wrapper)}
     # Not the `ns` fixture: without root the fuzz still runs, only without
     # known listeners and the oracle.
     prefix, space = [], None
@@ -38,6 +63,9 @@ def run_fuzz(build, count):
         h = space.holder()
         for kind, family, addr, port, v6only in LISTENERS:
             h.open(kind, family, addr, port, **({} if v6only is None else {"v6only": v6only}))
+        for kind, name, listens in UNIX_LISTENERS:
+            where = name if name[:1] == b"@" else bytes(cwd) + b"/" + name
+            h.unix(kind, "hex:" + where.hex(), **({} if listens else {"nolisten": 1}))
         prefix = space.prefix
         job["listen"] = True
     elif IN_CI:
@@ -56,17 +84,20 @@ def run_fuzz(build, count):
     assert result["count"] == count
     assert result["nfailures"] == 0, json.dumps(result["failures"][:10], indent=1)
     assert result["max_seconds"] < HANG
+    if lacks:
+        harness.missing("the %s build at %s has no %s: fuzzed through links to its `healthcheck` "
+                        "(make venv / make dist)" % (build.name, build.bin_dir, ", ".join(lacks)))
 
 
-def test_cli_fuzz(build):
-    run_fuzz(build, COUNT)
+def test_cli_fuzz(build, tmp_path):
+    run_fuzz(build, COUNT, tmp_path)
 
 
-def test_cli_fuzz_other_arch_under_qemu():
+def test_cli_fuzz_other_arch_under_qemu(tmp_path):
     """The other architecture's binary (arm64 on amd64: unsigned char,
     other alignment) under qemu-user, where /proc answers: fewer vectors,
     qemu start-up is slow."""
-    run_fuzz(harness.build("qemu"), max(COUNT // 4, 1))
+    run_fuzz(harness.build("qemu"), max(COUNT // 4, 1), tmp_path)
 
 
 def test_long_valid_arguments(build, ns):

@@ -108,3 +108,21 @@ def test_proc_matches_by_name(ns, tested_build, where):
     h.unix("stream", where + "/q.sock", nolisten=1)
     res = tools.no("UNIX", where + "/q.sock")
     assert "listen() was never called" in res.err, res
+
+
+def test_names_that_are_not_utf8(ns, tools, where):
+    # A path is bytes to the kernel: a name that is not UTF-8 is asked for as
+    # it is, shown escaped, and a process holding such an abstract name does
+    # not break the questions about other names (the /proc table is bytes).
+    h = ns.holder()
+    h.unix("stream", "hex:" + (where + "/\xff.sock").encode("latin-1").hex())
+    h.unix("stream", "hex:" + b"@\xff\xfe".hex())
+    h.unix("stream", where + "/plain.sock")
+    path = (where + "/").encode() + b"\xff.sock"
+    res = tools.ok("UNIX", path)
+    assert res.out == "UNIX socket %s/\\xff.sock is listening (stream)\n" % where, res
+    res = tools.ok("UNIX", b"@\xff\xfe")
+    assert res.out == "UNIX socket @\\xff\\xfe is listening (stream)\n", res
+    tools.ok("UNIX", where + "/plain.sock")
+    res = tools.no("UNIX", (where + "/").encode() + b"\xfe.sock")
+    assert res.err == "UNIX socket %s/\\xfe.sock is not listening (no such file)\n" % where, res

@@ -1,5 +1,5 @@
 """Address text <-> bytes: accepted forms, rejected forms, RFC 5952 output.
-(tests/test_properties.py checks the parser against CPython's ipaddress.)"""
+(tests/hardening/test_parsers_fuzz.py checks the parsers against CPython's ipaddress.)"""
 
 from kit import ARABIC_ONE, raises
 

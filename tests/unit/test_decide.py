@@ -26,9 +26,7 @@ def rec(addr, port, proto=IPPROTO_TCP, v6only=False, queue=None, limit=None):
 def netlink_giving(*records, refuse_after=None, refuse_at_open=False):
     """A netlink backend that yields `records`, optionally refusing (like an
     NLMSG_ERROR answer to a later dump) after `refuse_after` of them."""
-    def backend(query, notes, explain, sock=None):
-        if sock is not None:
-            sock.close()  # the lookup's socket, handed on as the real backend takes it
+    def backend(query, notes, explain, sock):
         if refuse_at_open:
             raise Refused("netlink socket refused: errno 93")
         notes.append("netlink dumps: test")
@@ -46,22 +44,30 @@ def netlink_giving(*records, refuse_after=None, refuse_at_open=False):
 
 def ask(tool, ports, backend=None, netlink_backend=None, explain=False, shortcut=None, **kw):
     kwargs = {"netlink_backend": netlink_backend} if netlink_backend else {}
-    return decide(make_query(tool, ports, **kw), backend, explain, PROC, netlink_shortcut=shortcut, **kwargs)
+    opener = shortcut or Shortcut(None)
+    return decide(make_query(tool, ports, **kw), backend, explain, PROC, netlink_shortcut=shortcut,
+                  netlink_open=opener.open, **kwargs)
 
 
 class Shortcut:
     """A netlink_shortcut answering `found` (a record per port, or None),
-    with a socket that must be closed or handed to the dumps."""
+    and the netlink socket it is asked on: decide opens it, hands it to the
+    lookup and the dumps, and closes it once, whatever happens."""
 
     def __init__(self, found):
-        self.found, self.asked, self.closed = found, 0, False
+        self.found, self.asked, self.opened, self.closed = found, 0, 0, 0
 
-    def __call__(self, query):
+    def open(self):
+        self.opened += 1
+        return self
+
+    def __call__(self, sock, query):
+        assert sock is self and self.opened == 1 and not self.closed
         self.asked += 1
-        return self.found, self
+        return self.found
 
     def close(self):
-        self.closed = True
+        self.closed += 1
 
 
 def test_the_lookup_answers_a_plain_question_when_every_port_has_a_wildcard_socket():
@@ -70,7 +76,7 @@ def test_the_lookup_answers_a_plain_question_when_every_port_has_a_wildcard_sock
     for tool, found in (("TCP", [rec(bytes(4), 80), rec(bytes(16), 443)]), ("UDP", udp), ("TCP6", tcp6)):
         short = Shortcut(found)
         v = ask(tool, "80,443", netlink_backend=netlink_giving(refuse_at_open=True), shortcut=short)
-        assert v.ok and short.asked == 1 and short.closed and v.backend == "netlink sock_diag", v.explain()
+        assert v.ok and short.asked == 1 and short.closed == 1 and v.backend == "netlink sock_diag", v.explain()
         assert v.notes[0] == "netlink lookup: the wildcard socket of each port"
         assert v.reason.startswith("%s ports 80,443 are listening (" % tool), v.reason
 
@@ -85,7 +91,7 @@ def test_without_a_counting_wildcard_socket_on_every_port_the_dumps_decide_alone
     for found in cases:
         short = Shortcut(found)
         v = ask("TCP", "80,443", netlink_backend=netlink_giving(*dumped), shortcut=short)
-        assert short.asked == 1 and short.closed, found
+        assert short.asked == 1 and short.closed == 1, found
         assert (v.ok, v.reason, v.notes) == (plain.ok, plain.reason, plain.notes), (found, v.explain())
 
 
@@ -154,9 +160,11 @@ REASONS = [
     ("TCP", "80,443", [rec(bytes(4), 80), rec(bytes(16), 443)], {},
      "TCP ports 80,443 are listening (0.0.0.0:80, [::]:443)"),
     ("TCP", "80,443,8443", [rec(bytes(4), 80), rec(bytes(4), 443)], {},
-     "TCP port 8443 is not listening"),
+     "TCP port 8443 is not listening (no TCP socket listens on this port)"),
     ("TCP", "80,443,8443", [rec(bytes(4), 80)], {},
-     "TCP port 443 is not listening; also not: 8443"),
+     "TCP port 443 is not listening (no TCP socket listens on this port); also not: 8443"),
+    ("UDP6", "53", [rec(bytes(16), 5353, IPPROTO_UDP)], {},
+     "UDP6 port 53 is not listening (no unconnected UDP socket is bound to this port)"),
     ("TCP", "6379", [rec(a4("127.0.0.1"), 6379)], {},
      "TCP port 6379 is listening (127.0.0.1:6379, loopback only)"),
     ("TCP", "6379", [rec(a4("127.0.0.1"), 6379)], {"external": True},
@@ -166,8 +174,8 @@ REASONS = [
      "TCP port 8080 is listening but not accepting (0.0.0.0:8080: accept queue full (2/1): the server is not "
      "accepting connections)"),
     ("UDP", "53", [rec(bytes(4), 53, IPPROTO_UDP, queue=4096, limit=2048)], {"accepting": True},
-     "UDP port 53 is listening but not accepting (0.0.0.0:53: receive buffer full (4096/2048 bytes): the server "
-     "is not reading)"),
+     "UDP port 53 is listening but not accepting (0.0.0.0:53: 4096 of 2048 bytes queued, no room for another "
+     "datagram: the server is not reading)"),
     ("TCP", "8080", [rec(bytes(16), 8080, v6only=True)], {},
      "TCP port 8080 is not listening ([::]:8080: IPv6-only (v6only=1): does not accept IPv4)"),
 ]
@@ -191,8 +199,67 @@ def test_explain_lines():
         "  [::1]:8080 LISTEN v6only=0 -> does not count: IPv6 address: does not accept IPv4"]
 
 
+def held_loopback_port():
+    """A TCP socket bound to 127.0.0.1 (not listening) and its port. Bound
+    without SO_REUSEADDR, it keeps every other IPv4 socket off 127.0.0.1
+    and 0.0.0.0 of that port (and dual-stack [::] ones): only this socket
+    can answer for it. A port is tried in turn, for MicroPython's socket
+    has no getsockname()."""
+    import socket
+
+    from healthcheck.errors import errno_of
+    from healthcheck.namespace import sockaddr
+
+    for port in range(40000, 41000):
+        sock = socket.socket(AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.bind(sockaddr(AF_INET, a4("127.0.0.1"), port))
+            return sock, port
+        except OSError as err:
+            sock.close()
+            if errno_of(err) != 98:  # EADDRINUSE: try the next one
+                raise
+    raise AssertionError("no free TCP port on 127.0.0.1 in 40000-40999")
+
+
 def test_library_api_is_the_readme_example():
-    v = healthcheck.check("TCP", 8080, backend="proc")  # this machine's real /proc
-    assert v.ok in (True, False) and v.reason.startswith("TCP port 8080 is ")
-    assert isinstance(v.explain(), list)
+    # The README's call, asked of this machine's real /proc about a port
+    # this test holds: bound but never listen()ed does not count; then it
+    # listens, on loopback.
+    sock, port = held_loopback_port()
+    try:
+        v = healthcheck.check("TCP", port, "127.0.0.1", backend="proc")
+        assert v.ok is False and v.reason.startswith("TCP port %d on 127.0.0.1 is not listening" % port), v.reason
+        sock.listen(1)
+        v = healthcheck.check("TCP", port, "127.0.0.1", backend="proc")
+        assert v.ok is True, v.explain()
+        assert v.reason == "TCP port %d on 127.0.0.1 is listening (127.0.0.1:%d, loopback only)" % (port, port)
+        assert "  127.0.0.1:%d LISTEN queue 0/? -> counts: bound to the asked address" % port in v.explain()
+    finally:
+        sock.close()
     raises(UsageError, healthcheck.check, "TCP", "0")
+
+
+def test_the_netlink_socket_is_closed_once_whatever_is_raised():
+    # Opened in one place and closed in one place: a lookup that times out,
+    # a dump that fails, a refusal and a good answer all leave it closed.
+    class Silent(Shortcut):
+        def __call__(self, sock, query):
+            Shortcut.__call__(self, sock, query)
+            raise KernelError("netlink: no answer within 2s (timed out)")
+
+    silent = Silent(None)
+    raises(KernelError, lambda: ask("TCP", 80, netlink_backend=netlink_giving(), shortcut=silent))
+    assert (silent.opened, silent.closed) == (1, 1)
+
+    def broken(query, notes, explain, sock):
+        raise KernelError("netlink: receive failed: errno 5")
+
+    for backend, shortcut in ((broken, Shortcut(None)), (netlink_giving(refuse_at_open=True), Shortcut(None)),
+                              (netlink_giving(rec(bytes(4), 80), refuse_after=1), Shortcut(None)),
+                              (netlink_giving(rec(bytes(4), 80)), Shortcut([rec(bytes(4), 80)]))):
+        try:
+            ask("TCP", 80, netlink_backend=backend, shortcut=shortcut)
+        except KernelError:
+            pass
+        assert (shortcut.opened, shortcut.closed) == (1, 1), backend

@@ -26,11 +26,14 @@ def a(text):
     return a6(text) if ":" in text else a4(text)
 
 
-def sock(proto, addr, state, v6only=False, raddr=None, rport=0, port=8080, queue=None, limit=None):
+def sock(proto, addr, state, v6only=False, raddr=None, rport=0, port=8080, queue=None, limit=None, drops=None):
     packed = a(addr)
     family = AF_INET if len(packed) == 4 else AF_INET6
-    return SocketRecord(family, proto, state, packed, port, a(raddr) if raddr else bytes(len(packed)),
-                        rport, v6only if family == AF_INET6 else None, queue, limit)
+    rec = SocketRecord(family, proto, state, packed, port, a(raddr) if raddr else bytes(len(packed)),
+                       rport, v6only if family == AF_INET6 else None, queue, limit)
+    if drops is not None:
+        rec.drops = drops  # as the backends set it
+    return rec
 
 
 def tcp(addr, **kw):
@@ -125,32 +128,77 @@ def test_loopback_and_external():
     assert res.ok() and res.listening.addr == bytes(16)
 
 
-# (socket, counts with --accepting?)
+# (socket, counts with --accepting?, its room unknown?)
 ACCEPTING = [
-    (tcp("0.0.0.0", queue=0, limit=4096), True),
-    (tcp("0.0.0.0", queue=4096, limit=4096), True),     # the kernel drops only at queue > limit
-    (tcp("0.0.0.0", queue=2, limit=1), False),
-    (tcp("0.0.0.0", queue=5, limit=None), True),        # /proc: the limit is not known
-    (tcp("0.0.0.0", queue=5000, limit=None), False),    # above somaxconn (4096): certainly full
-    (udp("0.0.0.0", queue=0, limit=212992), True),
-    (udp("0.0.0.0", queue=212992, limit=212992), False),
-    (udp("0.0.0.0", queue=3840, limit=4096), False),      # no room for one more datagram
-    (udp("0.0.0.0", queue=3328, limit=4096), True),
-    (udp("0.0.0.0", queue=9000, limit=None), True),
+    (tcp("0.0.0.0", queue=0, limit=4096), True, False),
+    (tcp("0.0.0.0", queue=4096, limit=4096), True, False),     # the kernel drops only at queue > limit
+    (tcp("0.0.0.0", queue=2, limit=1), False, False),
+    (tcp("0.0.0.0", queue=5, limit=None), True, True),         # /proc: the limit is not known
+    (tcp("0.0.0.0", queue=5000, limit=None), False, False),    # above somaxconn (4096): certainly full
+    # UDP, netlink: memory in use, the buffer, the datagrams dropped
+    (udp("0.0.0.0", queue=0, limit=212992, drops=0), True, False),
+    (udp("0.0.0.0", queue=0, limit=212992), True, False),          # a kernel that counts no drops
+    (udp("0.0.0.0", queue=3328, limit=4096, drops=0), True, False),
+    (udp("0.0.0.0", queue=3840, limit=4096, drops=0), False, False),  # no room for one more datagram
+    (udp("0.0.0.0", queue=212992, limit=212992), False, False),
+    (udp("0.0.0.0", queue=8320, limit=8192), False, False),         # flooded, kernel before 6.x: above it
+    # Flooded and never read, Linux 6.18 (issue 19): 1-byte, 1000-byte datagrams
+    # into 8192; 1000-byte into 131072; 8000-byte ones (one always gets in)
+    (udp("0.0.0.0", queue=7488, limit=8192, drops=1991), False, False),
+    (udp("0.0.0.0", queue=6912, limit=8192, drops=1997), False, False),
+    (udp("0.0.0.0", queue=129024, limit=131072, drops=1944), False, False),
+    (udp("0.0.0.0", queue=16640, limit=8192, drops=1999), False, False),
+    (udp("0.0.0.0", queue=6912, limit=8192, drops=0), True, False),     # the same queue, nothing lost yet
+    (udp("0.0.0.0", queue=0, limit=8192, drops=1997), True, False),     # dropped, then read it all
+    (udp("0.0.0.0", queue=18432, limit=131072, drops=944), True, False),  # dropped, then read most
+    (udp("0.0.0.0", queue=65536, limit=131072, drops=5), True, False),  # half full: a reader can be there
+    (udp("0.0.0.0", queue=65537, limit=131072, drops=5), False, False),
+    # UDP, /proc: no buffer size
+    (udp("0.0.0.0", queue=0, limit=None, drops=0), True, False),        # an empty queue takes the next one
+    (udp("0.0.0.0", queue=0, limit=None, drops=1997), True, False),
+    (udp("0.0.0.0", queue=9000, limit=None, drops=0), True, True),      # full or not: not visible
+    (udp("0.0.0.0", queue=9000, limit=None), True, True),
+    (udp("0.0.0.0", queue=6912, limit=None, drops=1997), False, False),
+    (udp("0.0.0.0", queue=832, limit=None, drops=1), False, False),
 ]
 
 
 def test_accepting():
-    for rec, counts in ACCEPTING:
+    for rec, counts, unknown in ACCEPTING:
         query = make_query("TCP" if rec.proto == IPPROTO_TCP else "UDP", 8080, accepting=True)
         (res,) = match(query, [rec], somaxconn=4096)
         assert res.ok() is counts, (rec, res.blocked)
         assert (res.blocked is not None) is (not counts)
-        assert res.limit_unknown is (counts and rec.limit is None)
+        assert res.limit_unknown is unknown, rec
         (plain,) = match(make_query(query.tool.name, 8080), [rec])
         assert plain.ok()  # without --accepting a full queue still listens
     (res,) = match(make_query("TCP", 8080, accepting=True), [tcp("0.0.0.0", queue=2, limit=1)])
     assert res.blocked[1] == "accept queue full (2/1): the server is not accepting connections"
+
+
+UDP_WHY = [
+    (udp("0.0.0.0", queue=6912, limit=8192, drops=1997),
+     "6912 of 8192 bytes queued, 1997 datagrams dropped: the server is not reading"),
+    (udp("0.0.0.0", queue=3840, limit=4096, drops=0),
+     "3840 of 4096 bytes queued, no room for another datagram: the server is not reading"),
+    (udp("0.0.0.0", queue=6912, limit=None, drops=1997),
+     "6912 bytes queued (buffer size not visible), 1997 datagrams dropped: the server is not reading"),
+]
+
+
+def test_udp_reasons_read_right_at_a_glance():
+    query = make_query("UDP", 8080, accepting=True)
+    for rec, why in UDP_WHY:
+        results = match(query, [rec], explain=True)
+        assert results[0].blocked[1] == why
+        v = Verdict(query, results, "test", [])
+        assert v.reason == "UDP port 8080 is listening but not accepting (0.0.0.0:8080: %s)" % why, v.reason
+    lines = Verdict(query, match(query, [UDP_WHY[0][0]], explain=True), "test", []).explain()
+    assert "  0.0.0.0:8080 CLOSE queue 6912/8192 drops 1997 -> does not count: " in "\n".join(lines), lines
+    lines = Verdict(query, match(query, [UDP_WHY[2][0]], explain=True), "test", []).explain()
+    assert "  0.0.0.0:8080 CLOSE queue 6912/? drops 1997 -> " in "\n".join(lines), lines
+    assert udp("0.0.0.0", queue=0, limit=8192).describe() == "0.0.0.0:8080 CLOSE queue 0/8192"  # drops unknown
+    assert tcp("0.0.0.0", queue=0, limit=8).describe() == "0.0.0.0:8080 LISTEN queue 0/8"
 
 
 def test_accepting_needs_room_in_every_counting_listener():

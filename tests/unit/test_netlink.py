@@ -98,6 +98,26 @@ def test_attributes():
     assert (rec.queue, rec.limit) == (4096, 2304)
 
 
+def test_skmeminfo_drops():
+    # u32s: RMEM_ALLOC RCVBUF WMEM_ALLOC SNDBUF FWD_ALLOC WMEM_QUEUED OPTMEM BACKLOG DROPS
+    def udp_with(meminfo):
+        msg = diag_msg(AF_INET, 7, bytes(4), 53, rqueue=6912, attrs=attr(netlink.INET_DIAG_SKMEMINFO, meminfo))
+        (rec,) = parse(nlmsg(20, msg), IPPROTO_UDP)[1]
+        return rec.queue, rec.limit, rec.drops
+
+    nine = struct.pack("@9I", 6912, 8192, 0, 212992, 0, 0, 0, 0, 1997)
+    assert udp_with(nine) == (6912, 8192, 1997)
+    assert udp_with(nine + struct.pack("@I", 7)) == (6912, 8192, 1997)  # a later kernel's longer array
+    assert udp_with(nine[:32]) == (6912, 8192, None)  # a kernel before SK_MEMINFO_DROPS: not known
+    assert udp_with(nine[:35]) == (6912, 8192, None)
+    assert udp_with(nine[:8]) == (6912, 8192, None)
+    raises(ParseError, udp_with, nine[:7])
+    tcp = diag_msg(AF_INET, 10, bytes(4), 80, rqueue=1, wqueue=128,
+                   attrs=attr(netlink.INET_DIAG_SKMEMINFO, nine))
+    (rec,) = parse(nlmsg(20, tcp))[1]
+    assert (rec.queue, rec.limit, rec.drops) == (1, 128, None)  # TCP: the accept queue, no drops
+
+
 def test_records_of_another_family_are_dropped():
     assert parse(GOOD, family=AF_INET6)[1] == []
     assert len(parse(GOOD, family=AF_INET)[1]) == 1
@@ -188,7 +208,8 @@ def test_fetch_asks_tcp_of_both_families_in_one_dump():
     notes = []
     recs = list(netlink.fetch(find_tool("TCP"), (80,), notes, 1 << 10, sock=sock))
     assert [(r.family, r.port, r.v6only) for r in recs] == [(AF_INET, 80, None), (AF_INET6, 80, False)]
-    assert sock.closed and [struct.unpack_from("@H", s, 4)[0] for s in sock.sent] == [18]
+    assert [struct.unpack_from("@H", s, 4)[0] for s in sock.sent] == [18]
+    assert not sock.closed  # its one owner, decide, closes it
     assert notes == ["netlink dump: AF_INET + AF_INET6 in one (TCPDIAG_GETSOCK), state filter LISTEN, "
                      "port filter in kernel"]
 
@@ -204,7 +225,7 @@ def test_a_kernel_without_tcpdiag_getsock_gets_a_dump_per_family():
         records = netlink.fetch(find_tool("TCP"), (80,), notes, 1 << 10, sock=sock)
         assert next(records).port == 80
         raises(Refused, next, records)
-        assert sock.closed and [struct.unpack_from("@H", s, 4)[0] for s in sock.sent] == [18, 20, 20]
+        assert [struct.unpack_from("@H", s, 4)[0] for s in sock.sent] == [18, 20, 20]
         assert [s[16] for s in sock.sent[1:]] == [AF_INET, AF_INET6]
         assert notes[-1] == "netlink: TCPDIAG_GETSOCK refused (errno %d); one dump per family" % errno
 
@@ -219,7 +240,7 @@ def test_tcpdiag_getsock_is_not_asked_twice():
         records = netlink.fetch(find_tool("TCP"), (80,), [], 1 << 10, sock=sock)
         assert next(records).port == 80
         raises(KernelError, next, records)
-        assert len(sock.sent) == 1 and sock.closed, replies
+        assert len(sock.sent) == 1, replies
     sock = FakeSock()
     raises(KernelError, list, netlink.fetch(find_tool("TCP"), (80,), [], 1 << 10, sock=sock))
     assert len(sock.sent) == 1
@@ -249,15 +270,36 @@ def test_lookup_request_layout():
 
 def test_lookup_gives_a_record_per_port_or_none():
     v4 = nlmsg(20, diag_msg(AF_INET, 10, bytes(4), 80), seq=0x10001, flags=0)
-    v6 = nlmsg(20, diag_msg(AF_INET6, 10, bytes(16), 443, attrs=attr(V6ONLY, b"\0")), seq=0x10002, flags=0)
+    socket6 = diag_msg(AF_INET6, 10, bytes(16), 443, attrs=attr(V6ONLY, b"\0"))
+    v6 = nlmsg(20, socket6, seq=0x10002, flags=0)
     sock = FakeSock(v4, v6)
     recs = netlink.lookup(sock, find_tool("TCP"), (80, 443))
     assert [(r.family, r.port, r.v6only) for r in recs] == [(AF_INET, 80, None), (AF_INET6, 443, False)]
     assert len(sock.sent) == 2 and not sock.closed  # the dumps may still need it
     enoent = nlmsg(2, struct.pack("@i", -2) + netlink.build_lookup(AF_INET, 6, 443, 0x10002), seq=0x10002, flags=0)
     empty = nlmsg(20, b"", seq=0x10002, flags=0)  # the right type with no inet_diag_msg
-    for second in (enoent, v6.replace(b"\x02\x00\x01\x00", b"\x03\x00\x01\x00"), v6[:40], empty):
+    stale = nlmsg(20, socket6, seq=0x10003, flags=0)  # the answer to another request
+    for second in (enoent, stale, v6[:40], empty):
         assert netlink.lookup(FakeSock(v4, second), find_tool("TCP"), (80, 443)) is None, second
     # No answer at all: the same error as a silent dump, not a second wait in the dumps.
     err = raises(KernelError, netlink.lookup, FakeSock(v4), find_tool("TCP"), (80, 443))
     assert "no answer within 2s" in str(err)
+
+
+def test_a_failed_receive_says_what_it_was():
+    # Silence is a timeout; any other errno is said as itself, not as a timeout.
+    class Failing(FakeSock):
+        def __init__(self, err):
+            FakeSock.__init__(self)
+            self.err = err
+
+        def recv(self, size):
+            raise self.err
+
+    for err, said in ((OSError(11, "Resource temporarily unavailable"), "netlink: no answer within 2s"),
+                      (OSError(105, "No buffer space available"), "netlink: the kernel's answer overran"),
+                      (OSError(5, "Input/output error"), "netlink: receive failed: errno 5")):
+        got = str(raises(KernelError, list, netlink.fetch(find_tool("UDP"), (53,), [], 1 << 7, sock=Failing(err))))
+        assert got.startswith(said), got
+        got = str(raises(KernelError, netlink.lookup, Failing(err), find_tool("TCP"), (80,)))
+        assert got.startswith(said), got

@@ -9,7 +9,7 @@ from kit import FIXTURES, HEADER, a4, a6, proc_row, raises
 
 from healthcheck import procnet
 from healthcheck.errors import KernelError, ParseError
-from healthcheck.kernel_abi import AF_INET, AF_INET6, IPPROTO_TCP
+from healthcheck.kernel_abi import AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP
 from healthcheck.tools import find_tool
 
 
@@ -102,12 +102,14 @@ def test_missing_v6_table_means_no_ipv6_sockets():
 def test_missing_v4_table_and_junk_are_errors():
     err = raises(KernelError, list, procnet.fetch(find_tool("UDP"), (53,), [], FIXTURES + "/proc-empty", 7))
     assert "cannot read %s/proc-empty/net/udp" % FIXTURES in str(err)
-    # Bytes that are not UTF-8: CPython's decoder refuses them (ParseError);
-    # MicroPython reads them as they are, and no row parses. Never a crash.
-    try:
-        assert list(procnet.fetch(find_tool("TCP6"), (80,), [], FIXTURES + "/proc-junk", None)) == []
-    except ParseError:
-        pass
+    # Bytes that are not UTF-8, which no kernel writes in these tables, are
+    # judged as any other junk, on both builds: a line that is no row on
+    # an asked port is passed over unread (tcp6), a row on one is a
+    # ParseError naming its line (tcp).
+    junk = FIXTURES + "/proc-junk"
+    assert list(procnet.fetch(find_tool("TCP6"), (80,), [], junk, None)) == []
+    err = raises(ParseError, list, procnet.fetch(find_tool("TCP"), (80,), [], junk, None))
+    assert "%s/net/tcp line 2" % junk in str(err), str(err)
 
 
 def naive_scan(text, width, ports, state):
@@ -161,3 +163,32 @@ def test_scan_table_handles_a_last_row_without_newline_an_empty_file_and_an_endl
     err = raises(ValueError, list, procnet.scan_table(io.StringIO(HEADER + "0" * (procnet.MAX_ROW + 10)),
                                                       8, (80,), None))
     assert "more than" in str(err)
+
+
+# udp and udp6 rows end with "drops" (udp4_format_sock, __ip6_dgram_sock_seq_show)
+UDP_ROW = ("  660: 0100007F:14E9 00000000:0000 07 00000000:00001B00 00:00000000 00000000     0        0 1358285 2 "
+           "00000000fe3573c2 1997\n")
+UDP6_ROW = ("  661: 00000000000000000000000001000000:14EA 00000000000000000000000000000000:0000 07 "
+            "00000000:00001B00 00:00000000 00000000     0        0 1358286 2 00000000c5ca4a36 4294967295\n")
+
+
+def udp_rec(row, family=AF_INET):
+    (rec,) = procnet.iter_table([(2, row)], family, IPPROTO_UDP, (5353, 5354), 7, little, "/proc/net/udp")
+    return rec
+
+
+def test_udp_rows_carry_the_drop_count():
+    assert (udp_rec(UDP_ROW).queue, udp_rec(UDP_ROW).limit, udp_rec(UDP_ROW).drops) == (6912, None, 1997)
+    assert (udp_rec(UDP6_ROW, AF_INET6).port, udp_rec(UDP6_ROW, AF_INET6).drops) == (5354, 4294967295)
+    assert udp_rec(UDP_ROW.replace(" 1997", "")).drops is None  # no such column: not known, not 0
+    assert udp_rec(UDP_ROW.replace(" 1997", " 1997 5")).drops is None  # a layout this code does not know
+    assert udp_rec(UDP_ROW.replace(" 1997", " 0")).drops == 0
+    for bad in (" 19x7", " -1", " 12345678901"):
+        err = raises(ParseError, udp_rec, UDP_ROW.replace(" 1997", bad))
+        assert "/proc/net/udp line 2" in str(err) and "drops" in str(err), bad
+    # TCP rows have more columns, none of them drops
+    (rec,) = procnet.iter_table([(2, proc_row(0, a4("127.0.0.1"), 80, bytes(4), 0, 10))], AF_INET, IPPROTO_TCP,
+                                (80,), 10, little)
+    assert rec.drops is None
+    records = list(procnet.fetch(find_tool("UDP"), (5353, 5354), [], FIXTURES + "/proc-basic", 7, little))
+    assert [(r.port, r.queue, r.drops) for r in records] == [(5353, 0, 0), (5354, 0, 0)]

@@ -79,11 +79,21 @@ def test_proc_net_unix():
 
 def test_proc_rows():
     name = b"/a b/x.sock"
-    assert procunix.parse_row("0000000000000000: 00000002 00000000 00010000 0005 01 7", name).stype == 5
-    assert procunix.parse_row("0000000000000000: 00000002 00000000 00000000 0001 01 7 /a", name) is None
-    for bad in ("junk", "0000000000000000: 0000000Z 00000000 00000000 0001 01 7"):
+    assert procunix.parse_row(b"0000000000000000: 00000002 00000000 00010000 0005 01 7", name).stype == 5
+    assert procunix.parse_row(b"0000000000000000: 00000002 00000000 00000000 0001 01 7 /a", name) is None
+    for bad in (b"junk", b"0000000000000000: 0000000Z 00000000 00000000 0001 01 7"):
         raises(ValueError, procunix.parse_row, bad, name)
-    assert procunix.proc_name(b"\0a\0b") == "@a@b"
+    assert procunix.proc_name(b"\0a\0b") == b"@a@b"
+
+
+def test_proc_table_with_names_that_are_not_utf8():
+    # Any process may bind a name that is not UTF-8 (the fixture's rows hold
+    # the bytes ff fe): the table is read as bytes, and such a row neither
+    # hides nor breaks the rows of other names.
+    root = FIXTURES + "/unix-nonutf8"
+    for name in (b"\0\xff\xfe", b"/tmp/\xff.sock", b"/run/ok.sock"):
+        (rec,) = list(procunix.fetch(name, [], root))
+        assert (rec.stype, rec.state, rec.name) == (SOCK_STREAM, TCP_LISTEN, name)
 
 
 def test_kernel_dev_matches_the_kernel_encoding():
