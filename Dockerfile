@@ -35,7 +35,7 @@ COPY static/fetch-source.sh static/micropython.sha256 static/zig.sh static/zig-r
 COPY static/micropython.sha256 static/.cache/deb-sr[c] /cache/deb-src/
 COPY static/zig-requirements.txt static/.cache/wheel[s] /cache/wheels/
 RUN static/fetch-source.sh && static/zig.sh
-COPY static/static.sh static/bundle.py static/micropython-tool-mode.patch static/platforms static/
+COPY static/static.sh static/names.sh static/bundle.py static/micropython-tool-mode.patch static/platforms static/
 COPY static/variant/ static/variant/
 COPY src/ src/
 # SOURCE_DATE_EPOCH: `make image` passes the commit's time, as `make dist` uses;

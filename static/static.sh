@@ -7,7 +7,8 @@
 #       ARCH: amd64 arm64 386 arm-v6 arm-v7 ppc64le s390x riscv64 (static/platforms;
 #             Docker's TARGETARCH, with -TARGETVARIANT for arm)
 #
-# Result: OUTDIR/TCP (static ELF) and OUTDIR/{UDP,TCP6,UDP6,UNIX,healthcheck} -> TCP symlinks.
+# Result: OUTDIR/TCP (static ELF) and a symlink to it for every other tool name
+# (static/names.sh) and for healthcheck.
 #
 # One toolchain for every architecture and every build machine: `zig cc` with
 # its bundled musl, from the PyPI package ziglang pinned by version and hash
@@ -185,11 +186,14 @@ make -s -C "$WORK/ports/unix" -j"$JOBS" \
 BIN=$WORK/ports/unix/$BUILD/micropython
 
 # --- install ------------------------------------------------------------------
+# The links: every tool name but TCP (the package's one list, tools.NAMES),
+# and healthcheck.
+LINKS="$("$HERE/names.sh" "$HC_SRC" | sed 's/^TCP //') healthcheck"
 mkdir -p "$OUT"
-rm -f "$OUT/TCP" "$OUT/UDP" "$OUT/TCP6" "$OUT/UDP6" "$OUT/UNIX" "$OUT/healthcheck" "$OUT/TCP.tmp"
+for t in TCP $LINKS TCP.tmp; do rm -f "$OUT/$t"; done
 cp "$BIN" "$OUT/TCP.tmp"
 chmod 0755 "$OUT/TCP.tmp"
 mv "$OUT/TCP.tmp" "$OUT/TCP"
-for t in UDP TCP6 UDP6 UNIX healthcheck; do ln -s TCP "$OUT/$t"; done
+for t in $LINKS; do ln -s TCP "$OUT/$t"; done
 size=$(wc -c < "$OUT/TCP")
-echo "$OUT/TCP ($ARCH): $size bytes ($(( (size + 1023) / 1024 )) KiB); UDP TCP6 UDP6 UNIX healthcheck -> TCP"
+echo "$OUT/TCP ($ARCH): $size bytes ($(( (size + 1023) / 1024 )) KiB); $LINKS -> TCP"

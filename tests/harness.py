@@ -29,7 +29,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI") == "true"
-TOOLS = ("TCP", "UDP", "TCP6", "UDP6", "UNIX")
+
+
+def _tool_names():
+    """The package's one list of tool names (healthcheck.tools.NAMES), read
+    as static/names.sh reads it: the harness imports nothing of the package."""
+    import ast
+
+    for node in ast.parse((ROOT / "src" / "healthcheck" / "tools.py").read_text()).body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "NAMES":
+            return tuple(ast.literal_eval(node.value))
+    raise RuntimeError("no NAMES in src/healthcheck/tools.py")
+
+
+TOOLS = _tool_names()
 LINKS = TOOLS[1:] + ("healthcheck",)  # the symlinks to TCP in dist/ and the image
 V4_ADDR, V4_PEER = "10.77.0.1", "10.77.0.2"
 V6_ADDR, V6_PEER = "fd77::1", "fd77::2"
@@ -184,6 +197,14 @@ class Holder:
     def flood(self, sid, count):
         """Send `count` datagrams to datagram socket `sid`, which never reads."""
         return self.cmd("flood %d %d" % (sid, count))[0]
+
+    def datagrams(self, sid, count, size):
+        """Send `count` datagrams of `size` bytes to datagram socket `sid` -> how many were sent."""
+        return self.cmd("datagrams %d %d %d" % (sid, count, size))[0]
+
+    def read(self, sid, count):
+        """Read up to `count` datagrams queued on socket `sid`, without waiting -> how many."""
+        return self.cmd("read %d %d" % (sid, count))[0]
 
     def later(self, seconds, line):
         """Run holder command `line` after `seconds` (e.g. "listen ID")."""
@@ -344,14 +365,14 @@ class Served:
                 return str(done)
         return str(count)
 
-    def flood(self, sid, count):
+    def flood(self, sid, count, size=512):
         target = self.socks[sid]
         sender = self.make(target.family, "dgram", {})
         sender.setblocking(False)
         addr = self.address(sid)
         for sent in range(count):
             try:
-                sender.sendto(b"x" * 512, addr)
+                sender.sendto(b"x" * size, addr)
             except BlockingIOError:  # a full receive buffer (AF_UNIX); UDP drops instead
                 return str(sent)
         return str(count)
@@ -364,10 +385,25 @@ class Served:
             return self.bound(self.make(fam, cmd, opts), (args[1], int(args[2])), opts)
         if cmd == "unix":
             path = "\0" + args[1][1:] if args[1].startswith("@") else args[1]
+            if path.startswith("hex:"):  # a name of any bytes, UTF-8 or not ("@" as 40)
+                path = bytes.fromhex(path[4:]).replace(b"@", b"\0", 1)
             return self.bound(self.make(socket.AF_UNIX, args[0], opts), path, opts).split()[0]
         if cmd in ("established", "clients", "flood"):
             return {"established": self.establish, "clients": self.clients, "flood": self.flood}[cmd](
                 int(args[0]), int(args[1]))
+        if cmd == "datagrams":
+            return self.flood(int(args[0]), int(args[1]), int(args[2]))
+        if cmd == "read":
+            sock, done = self.socks[int(args[0])], 0
+            sock.setblocking(False)
+            try:
+                while done < int(args[1]):
+                    sock.recv(65536)
+                    done += 1
+            except BlockingIOError:  # the queue is empty
+                pass
+            sock.setblocking(True)
+            return str(done)
         if cmd == "listen":
             self.socks[int(args[0])].listen(int(args[1]) if args[1:] else 4096)
             return ""
@@ -394,10 +430,12 @@ def serve():
     """The holder. Commands (PORT 0: the kernel picks, the reply says which):
       tcp|udp 4|6 ADDR PORT [v6only=0|1] [reuseport] [nolisten] [backlog=N]
               [rcvbuf=BYTES] [connect=ADDR,PORT]                 -> ok ID PORT
-      unix stream|dgram|seqpacket PATH|@NAME [nolisten] [backlog=N] -> ok ID
+      unix stream|dgram|seqpacket PATH|@NAME|hex:BYTES [nolisten] [backlog=N] -> ok ID
       established ID N   grow to N accepted connections to ID    -> ok N
       clients ID N       N more connects to ID, never accepted   -> ok N
       flood ID N         N datagrams to ID, never read           -> ok SENT
+      datagrams ID N SIZE  N datagrams of SIZE bytes to ID, never read -> ok SENT
+      read ID N          read up to N datagrams queued on ID     -> ok READ
       listen ID [BACKLOG]; later SECONDS COMMAND...; repeat N COMMAND...; close ID
       accepting ID       accept (and close) every connection to ID from now on
     End of input closes everything."""

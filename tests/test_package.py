@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from tests import harness
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-TOOLS = ("TCP", "UDP", "TCP6", "UDP6", "UNIX", "healthcheck")
+TOOLS = harness.TOOLS + ("healthcheck",)
 ARGVS = [["80abc"], ["--nope"], [], ["1", "2", "3"], ["80", "x"], ["\udcff"], ["--help"], ["--version"],
          ["--quiet", "0"], ["--wait", "abc", "80"]]
 
@@ -36,12 +38,21 @@ def test_console_scripts_exit_0_or_1_without_traceback():
             assert b"Traceback" not in proc.stderr and len(proc.stderr.splitlines()) <= 2, (tool, argv)
 
 
+def test_pyproject_installs_a_console_script_for_every_tool():
+    # The package's one list of names (healthcheck.tools.NAMES) is what
+    # pyproject.toml must install; a new tool without its script fails here.
+    text = (ROOT / "pyproject.toml").read_text()
+    scripts = text.split("[project.scripts]")[1].split("\n[")[0]
+    names = [line.split("=")[0].strip() for line in scripts.splitlines() if "=" in line]
+    assert sorted(names) == sorted(TOOLS), names
+
+
 def test_healthcheck_command_and_python_m_name_the_tool_first():
     for argv in ([str(script("healthcheck"))], [sys.executable, "-m", "healthcheck"]):
         proc = subprocess.run(argv + ["tcp", "--help"], capture_output=True, text=True, timeout=30)
         assert proc.returncode == 0 and proc.stdout.startswith("usage: TCP PORTS"), proc
         proc = subprocess.run(argv + ["--help"], capture_output=True, text=True, timeout=30)
-        assert proc.returncode == 0 and "TCP, UDP, TCP6, UDP6, UNIX" in proc.stdout
+        assert proc.returncode == 0 and ", ".join(harness.TOOLS) in proc.stdout
         proc = subprocess.run(argv + ["tcp6", "80", "127.0.0.1"], capture_output=True, text=True, timeout=30)
         assert proc.returncode == 1 and "use TCP for it" in proc.stderr
 

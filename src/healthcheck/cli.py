@@ -1,120 +1,191 @@
 """The command line, for every tool name:
 
-    TOOL PORTS [ADDRESS] [--quiet] [--debug] [--external] [--accepting] [--wait SECONDS]
-    UNIX PATH|@NAME [--quiet] [--debug] [--accepting] [--wait SECONDS]
-    healthcheck TOOL ...     (any other program name: the first argument names the tool)
+    TOOL ARGS... [TOOL ARGS...]... [--quiet] [--debug] [--wait SECONDS]
+    healthcheck TOOL ARGS...     (any other program name: the first argument names the tool)
+
+A positional that names a tool (any letter case) starts a new check; a
+check's own options follow it, and --quiet, --debug and --wait are the
+whole call's. Exit 0 iff every check holds. Values (positionals and option
+values, not the names of tools or options) may hold $NAME, ${NAME} and
+${NAME:-default} (envsubst.py).
 
 main(argv) -> exit code, and the only place where errors become codes:
-0 when every asked port is listening, 1 for anything else. Never 2
-(Docker reserves it), never a traceback. run() is the entry stub.
+0 when every check holds, 1 for anything else. Never 2 (Docker reserves
+it), never a traceback. run() is the entry stub.
 """
 
 import sys
 
 from .errors import HealthcheckError, UsageError, shown
-from .tools import find_tool
+from .tools import KINDS, NAMES, find_tool
 
 PROGRAM = "healthcheck"
+MAX_LINE = 190  # the one line: Docker keeps 4 KB of output, five results deep
+PORT_CHARS = "0123456789,"
+
+
+class Check:
+    """One check of the call: its tool, positionals and own options
+    (name -> True, a value, or for a repeatable option a list of values)."""
+
+    def __init__(self, tool):
+        self.tool = tool
+        self.positionals = []
+        self.options = {}
 
 
 class Options:
     def __init__(self):
         self.quiet = False
         self.debug = False
-        self.external = False
-        self.accepting = False
         self.wait = None  # text of --wait, checked by wait.parse_seconds
         self.help = False
         self.version = False
-        self.positionals = []
-        self.error = None  # the first UsageError, raised after --quiet is known
+        self.checks = []
+        self.error = None  # the first UsageError (.tool: its check's), raised after --quiet is known
 
 
-def parse_args(args):
-    """Options may stand before, between or after the positionals."""
+def parse_args(args, tool=None):
+    """Split `args` into checks (a positional naming a tool starts one;
+    `tool`, from the program name, starts the first). Options may stand
+    before, between or after the positionals; a check's own options before
+    any tool go to the first check. After `--` every argument is a
+    positional of the current check, never a tool name."""
     opts = Options()
+    check = None
+    pending = []  # a check's options given before its tool
+    if tool is not None:
+        check = Check(tool)
+        opts.checks.append(check)
     only_positionals = False
     i = 0
     while i < len(args):
         arg = args[i]
         i += 1
-        if only_positionals or not arg.startswith("-") or arg == "-":
-            opts.positionals.append(arg)
-        elif arg == "--":
+        if only_positionals or arg[:1] != "-" or arg == "-":
+            # A port list (digits, commas) is no tool name: not looked up.
+            named = None if only_positionals or not arg.strip(PORT_CHARS) else find_tool(arg)
+            if named is not None:
+                check = Check(named)
+                opts.checks.append(check)
+                if pending:  # options given before the first tool: they must be its kind's
+                    check.options, pending = pending[0], []
+                    spec = KINDS[named.kind][1]
+                    for key in check.options:
+                        if key not in spec:
+                            _error(opts, UsageError("unknown option '%s' for %s" % (key, named.name)), named)
+            elif check is None:
+                _error(opts, UsageError("unknown tool '%s': use one of %s" % (shown(arg), ", ".join(NAMES))), None)
+            else:
+                check.positionals.append(arg)
+            continue
+        if arg == "--":
             only_positionals = True
-        elif arg in ("--quiet", "-q"):
+            continue
+        key, eq, value = arg.partition("=") if arg[:2] == "--" else (arg, "", "")
+        if eq and key in ("--quiet", "--debug", "--help", "--version"):
+            _error(opts, UsageError("%s takes no value" % key), check.tool if check is not None else None)
+        elif key in ("--quiet", "-q"):
             opts.quiet = True
-        elif arg == "--debug":
+        elif key == "--debug":
             opts.debug = True
-        elif arg == "--external":
-            opts.external = True
-        elif arg == "--accepting":
-            opts.accepting = True
-        elif arg in ("--help", "-h"):
+        elif key in ("--help", "-h"):
             opts.help = True
-        elif arg in ("--version", "-V"):
+        elif key in ("--version", "-V"):
             opts.version = True
-        elif arg == "--wait" or arg.startswith("--wait="):
-            if arg == "--wait":
+        else:
+            takes = spec = None
+            if key == "--wait":
+                takes = 1
+            elif check is not None:
+                spec = KINDS[check.tool.kind][1]
+            else:  # before any tool: known to some kind, checked once the tool is known
+                for kind in KINDS:
+                    if key in KINDS[kind][1]:
+                        spec = KINDS[kind][1]
+            if spec is not None:
+                takes = spec.get(key)
+                if takes is not None and not isinstance(takes, int):  # a short name for `takes`
+                    key = takes
+                    takes = spec[key]
+            if takes is None:
+                where = " for %s" % check.tool.name if check is not None else ""
+                _error(opts, UsageError("unknown option '%s'%s" % (shown(arg), where)),
+                       check.tool if check is not None else None)
+                continue
+            if takes and not eq:
                 if i >= len(args):
-                    opts.error = opts.error or UsageError("--wait needs SECONDS")
+                    _error(opts, UsageError("%s needs %s" % (key, "SECONDS" if key == "--wait" else "a value")),
+                           check.tool if check else None)
                     continue
-                arg = "--wait=" + args[i]
+                value = args[i]
                 i += 1
-            opts.wait = arg[7:]
-        elif opts.error is None:
-            opts.error = UsageError("unknown option '%s'" % shown(arg))
+            elif not takes and eq:
+                _error(opts, UsageError("%s takes no value" % key), check.tool if check else None)
+                continue
+            if key == "--wait":
+                opts.wait = value
+                continue
+            if check is None:
+                if not pending:
+                    pending.append({})
+                into = pending[0]
+            else:
+                into = check.options
+            if takes == 2:
+                into.setdefault(key, []).append(value)
+            else:
+                into[key] = value if takes else True
+    if pending and opts.error is None:
+        _error(opts, UsageError("no tool named: use one of %s" % ", ".join(NAMES)), None)
     return opts
 
 
+def _error(opts, err, tool):
+    if opts.error is None:
+        err.tool = tool  # None: the program's own usage
+        opts.error = err
+
+
 def tool_and_args(argv):
-    """(tool name or None, the tool's arguments). basename(argv[0]) names
-    the tool; any other program name takes it from the first argument."""
+    """(the tool that the program's name names, or None; the arguments)."""
     argv0 = argv[0] if argv else ""
-    tool = find_tool(argv0[argv0.rfind("/") + 1:])
-    if tool is not None:
-        return tool.name, argv[1:]
-    i = 1
-    while i < len(argv):
-        if argv[i] == "--wait":  # its value is no tool name
-            i += 2
-            continue
-        if not argv[i].startswith("-"):
-            tool = find_tool(argv[i])
-            if tool is not None:
-                return tool.name, argv[1:i] + argv[i + 1:]
-            break
-        i += 1
-    return None, argv[1:]
+    return find_tool(argv0[argv0.rfind("/") + 1:]), argv[1:]
 
 
 def main(argv, getenv=None, stdout=None, stderr=None):
     """argv[0] (or argv[1]) names the tool. Returns the exit code (0 or 1)."""
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
-    name, args = tool_and_args(argv)
-    opts = parse_args(args)
+    tool, args = tool_and_args(argv)
+    opts = parse_args(args, tool)
     quiet = opts.quiet and not opts.debug
-    label = name or PROGRAM
+    first = opts.checks[0].tool if opts.checks else None
+    label = first.name if first is not None else PROGRAM
     try:
-        if name is None or opts.help or opts.version:
+        if opts.help or opts.version or (not opts.checks and opts.error is None):
             from . import usage  # their text only: a check needs none of it
 
-            emit(out, usage.asked_text(name, opts, args))
+            emit(out, usage.asked_text(first.name if first is not None else None, opts, args))
             return 0
         if opts.error is not None:
             raise opts.error
-        return answer(name, opts, getenv or _getenv, out, err, quiet)
+        return answer(opts, getenv or _getenv, out, err, quiet)
     except UsageError as e:
         if not quiet:
             from .usage import usage  # only after an error
 
-            emit(err, "%s: %s" % (label, e))
-            emit(err, "usage: " + usage(name))
+            tool = getattr(e, "tool", None) or first  # the check it is about
+            emit(err, "%s: %s" % (tool.name if tool is not None else PROGRAM, e))
+            emit(err, "usage: " + usage(tool.name if tool is not None else None))
         return 1
     except HealthcheckError as e:
         if not quiet:
             emit(err, "%s: %s" % (label, e))
+        return 1
+    except KeyboardInterrupt:  # Ctrl-C: a line and exit 1, not a traceback
+        if not quiet:
+            emit(err, "%s: interrupted" % label)
         return 1
     except MemoryError:
         if not quiet:
@@ -126,32 +197,78 @@ def main(argv, getenv=None, stdout=None, stderr=None):
         return 1
 
 
-def answer(name, opts, getenv, out, err, quiet):
-    # Here, not at the top: --help, --version and usage errors need none of it.
-    from .decide import decide
-    from .query import make_query
+def make_checks(opts, getenv):
+    """[(tool, the kind's module, its check)]: each check's values expanded
+    from the environment and handed to its kind's make_check. A UsageError
+    names its tool (.tool)."""
+    made = []
+    for check in opts.checks:
+        tool = check.tool
+        try:
+            positionals, options = check.positionals, check.options
+            if _dollar(positionals, options):
+                from .envsubst import expand_all  # only where a $ was written
 
-    if len(opts.positionals) == 0:
-        raise UsageError("missing %s" % ("PATH" if name == "UNIX" else "PORTS"))
-    if len(opts.positionals) > (1 if name == "UNIX" else 2):
-        raise UsageError("too many arguments: '%s'" % shown(opts.positionals[-1]))
-    address = opts.positionals[1] if len(opts.positionals) > 1 else None
-    query = make_query(name, opts.positionals[0], address, opts.external, opts.accepting)
+                positionals, options = expand_all(positionals, options, getenv)
+            # The kind's module, imported when a check of that kind is made (a
+            # plain TCP check never imports the HTTP client); the static
+            # build's bundle holds the kernel kind's already.
+            name = KINDS[tool.kind][0]
+            module = sys.modules.get(name)
+            if module is None:
+                __import__(name)  # which returns the package on MicroPython, whatever the fromlist
+                module = sys.modules[name]
+            made.append((tool, module, module.make_check(tool, positionals, options)))
+        except UsageError as e:
+            e.tool = tool
+            raise
+    return made
+
+
+def _dollar(positionals, options):
+    for value in positionals:
+        if "$" in value:
+            return True
+    return options and "$" in repr(options)
+
+
+def run_checks(made, backend, explain):
+    """[(tool, answer)] of the checks in order, up to the first that does
+    not hold: every check must hold."""
+    answers = []
+    for tool, module, check in made:
+        answer = module.run_check(check, backend, explain)
+        answers.append((tool, answer))
+        if not answer.ok:
+            break
+    return answers
+
+
+def answer(opts, getenv, out, err, quiet):
+    made = make_checks(opts, getenv)
     backend = getenv("HEALTHCHECK_BACKEND")
     explain = opts.debug
     if opts.wait is not None:
         from .wait import parse_seconds, wait_for  # --wait only: the clock stays out of a plain check
 
         ms = parse_seconds(opts.wait)
-        verdict = wait_for(lambda: decide(query, backend, explain), ms)
+        answers = wait_for(lambda: run_checks(made, backend, explain), ms)
     else:
-        verdict = decide(query, backend, explain)
+        answers = run_checks(made, backend, explain)
+    ok = answers[-1][1].ok
     if explain:
-        for line in verdict.explain():
-            emit(err, "%s debug: %s" % (name, line))
+        for tool, each in answers:
+            for line in each.explain():
+                emit(err, "%s debug: %s" % (tool.name, line))
     if not quiet:
-        emit(out if verdict.ok else err, verdict.reason)
-    return 0 if verdict.ok else 1
+        if len(answers) == 1 or not ok:
+            line = answers[-1][1].reason  # the one check's, or the first that failed
+        else:
+            line = "; ".join([each.reason for _, each in answers])
+            if len(line) > MAX_LINE:
+                line = line[:MAX_LINE - 3] + "..."
+        emit(out if ok else err, line)
+    return 0 if ok else 1
 
 
 def emit(stream, text):
@@ -195,4 +312,8 @@ def _getenv(key):
 
 def run():
     """Console-script entry point: the only place that calls sys.exit."""
-    sys.exit(main(sys.argv))
+    try:
+        code = main(sys.argv)
+    except KeyboardInterrupt:  # one that came between main's own handlers
+        code = 1
+    sys.exit(code)

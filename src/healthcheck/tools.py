@@ -1,7 +1,10 @@
-"""The five tools as one table: name -> what is asked of the kernel.
+"""The tools as one table: name -> what kind of check it is and what is
+asked of the kernel. NAMES is the one list of tool names: the console
+scripts, the static binary's links and the tests take theirs from it.
 
-Policy lives here, not in branches: the matcher and the backends read
-these fields instead of testing tool names.
+Policy lives here, not in branches: the CLI reads a tool's kind from its row
+(how its arguments parse, which module runs it), and the matcher and the
+backends read the kernel fields instead of testing tool names.
 """
 
 from .kernel_abi import AF_INET, AF_INET6, AF_UNIX, IPPROTO_TCP, IPPROTO_UDP, TCP_CLOSE, TCP_LISTEN
@@ -10,6 +13,8 @@ from .kernel_abi import AF_INET, AF_INET6, AF_UNIX, IPPROTO_TCP, IPPROTO_UDP, TC
 class Tool:
     """One row of the table.
 
+    kind: a key of KINDS: "kernel" (asks the kernel's socket tables) or
+    "http" (asks the kernel, then the service itself).
     family: the address family asked about (AF_INET, AF_INET6 or AF_UNIX).
     proto: IPPROTO_TCP or IPPROTO_UDP (None for UNIX); pname is the
     /proc/net file stem.
@@ -18,8 +23,9 @@ class Tool:
     an IPv4 question is also answered by dual-stack IPv6 sockets.
     """
 
-    def __init__(self, name, family, proto, pname, state):
+    def __init__(self, name, kind, family, proto, pname, state):
         self.name = name
+        self.kind = kind
         self.family = family
         self.proto = proto
         self.pname = pname
@@ -30,18 +36,33 @@ class Tool:
         return "Tool(%r)" % self.name
 
 
-# name -> (family, proto, pname, state). A check needs one Tool: find_tool
-# makes it from its row when first asked (five made at import were a fifth
-# of the start-up's instance building in the static build).
+# name -> (kind, family, proto, pname, state). A check needs one Tool:
+# find_tool makes it from its row when first asked (all made at import were
+# a fifth of the start-up's instance building in the static build).
 ROWS = {
-    "TCP": (AF_INET, IPPROTO_TCP, "tcp", TCP_LISTEN),
-    "UDP": (AF_INET, IPPROTO_UDP, "udp", TCP_CLOSE),
-    "TCP6": (AF_INET6, IPPROTO_TCP, "tcp", TCP_LISTEN),
-    "UDP6": (AF_INET6, IPPROTO_UDP, "udp", TCP_CLOSE),
-    "UNIX": (AF_UNIX, None, "unix", TCP_LISTEN),
+    "TCP": ("kernel", AF_INET, IPPROTO_TCP, "tcp", TCP_LISTEN),
+    "UDP": ("kernel", AF_INET, IPPROTO_UDP, "udp", TCP_CLOSE),
+    "TCP6": ("kernel", AF_INET6, IPPROTO_TCP, "tcp", TCP_LISTEN),
+    "UDP6": ("kernel", AF_INET6, IPPROTO_UDP, "udp", TCP_CLOSE),
+    "UNIX": ("kernel", AF_UNIX, None, "unix", TCP_LISTEN),
+    # The kernel's TCP question first (over both families), then the service.
+    "HTTP": ("http", AF_INET, IPPROTO_TCP, "tcp", TCP_LISTEN),
 }
 
-NAMES = ("TCP", "UDP", "TCP6", "UDP6", "UNIX")
+NAMES = ("TCP", "UDP", "TCP6", "UDP6", "UNIX", "HTTP")
+
+# kind -> (the module that runs it, its options: name -> 1 when it takes a
+# value, 2 when it may be given again, 0 for a flag, or the long name that
+# a short one stands for). The module has
+# make_check(tool, positionals, options) -> a check, and run_check(check,
+# backend, explain) -> an answer with .ok, .reason and .explain(). Options every
+# kind shares (--quiet, --debug, --wait, --help, --version) are the CLI's.
+KINDS = {
+    "kernel": ("healthcheck.decide", {"--external": 0, "--accepting": 0}),
+    "http": ("healthcheck.httpcheck", {"--accepting": 0, "--status": 1, "--header": 2, "-H": "--header", "--method": 1,
+                           "--body": 1, "--timeout": 1}),
+}
+
 _made = {}
 
 
@@ -54,5 +75,5 @@ def find_tool(name):
         row = ROWS.get(key)
         if row is None:
             return None
-        tool = _made[key] = Tool(key, row[0], row[1], row[2], row[3])
+        tool = _made[key] = Tool(key, row[0], row[1], row[2], row[3], row[4])
     return tool

@@ -10,6 +10,16 @@ from .tools import NAMES
 
 INET_USAGE = "%s PORTS [ADDRESS] [--quiet] [--debug] [--external] [--accepting] [--wait SECONDS]"
 UNIX_USAGE = "%s PATH|@NAME [--quiet] [--debug] [--accepting] [--wait SECONDS]"
+HTTP_USAGE = ("%s PORT[/PATH] [ADDRESS] | http://HOST[:PORT][/PATH] [--status CODES] [--header 'N: v']... "
+              "[--method M] [--body TEXT] [--timeout SECS] [--accepting] [--quiet] [--debug] [--wait SECS]")
+USAGES = {"UNIX": UNIX_USAGE, "HTTP": HTTP_USAGE}
+
+MORE = """Several checks in one call: a word that names a tool starts the next one
+(TCP 80,443 udp 53 http 8080/healthz); every one must hold. A check's own
+options follow it; --quiet, --debug and --wait are the whole call's. After
+--, no word is a tool name (UNIX -- tcp). Values may hold $NAME, ${NAME}
+or ${NAME:-default} from the environment ($$ is $): exec-form health
+checks have no shell to expand them."""
 
 HELP = """usage: %(usage)s
        %(t)s --help | --version
@@ -31,7 +41,44 @@ container's), 1 otherwise.
 %(note)s
 It opens no connection (one exception: on the /proc fallback, a [::] TCP
 listener whose v6only cannot be seen is settled by one loopback connect()).
+A check ends within 3 s (2 s for the kernel, 1 s for that connect());
+--wait tries kernel errors again and ends within SECS plus one check.
 HEALTHCHECK_BACKEND=netlink or =proc forces a kernel interface.
+
+%(more)s
+Rules: README.md of the healthcheck project. healthcheck %(v)s"""
+
+HTTP_HELP = """usage: %(usage)s
+       %(t)s --help | --version
+
+Exit 0 if the HTTP server on PORT answers PATH (default /) with a status in
+CODES, 1 otherwise. The kernel is asked first, as TCP PORT [ADDRESS] asks
+it, over IPv4 and IPv6: nothing listening fails at once, with the reason.
+Then one request is sent where the listener accepts: ADDRESS (or the URL's
+host); else 127.0.0.1 or ::1, whichever the listener takes; else its own
+address. No DNS, no proxy, redirects not followed.
+
+  PORT[/PATH]    8080, 8080/healthz, 8080/ready?full=1
+  ADDRESS        an IPv4 or IPv6 address of this namespace, or localhost
+  http://HOST[:PORT][/PATH]  HOST: an IPv4 address, [IPv6] or localhost
+  --status CODES statuses that mean healthy: 200, 200-299, 200,204,301-308
+                 (default 200-399, as Kubernetes' httpGet)
+  --header 'Name: value', -H   sent with the request (again for more); a
+                 Host: header replaces the default one
+  --method M     GET (default), HEAD, ...
+  --body TEXT    the body's first 64 KB must contain TEXT
+  --timeout SECS the whole exchange's limit (default 2)
+  --accepting    a full accept queue fails at once, without a request
+  -q, --quiet    print nothing; the exit code is the answer (--debug wins)
+  --debug        the kernel's part, the request sent and the headers received
+  --wait SECS    check again until it holds or SECS seconds have passed
+  -h, --help     this text;  -V, --version  the version and build
+
+The request: METHOD PATH HTTP/1.1, Host (the URL's host, else the address
+connected to), User-Agent: healthcheck/%(v)s, Accept: */*, Connection: close.
+HTTP is the one tool that talks to the service; the others never do.
+
+%(more)s
 Rules: README.md of the healthcheck project. healthcheck %(v)s"""
 
 INET_ARGS = """  PORTS          a port 1-65535, or several joined by commas: 80,443
@@ -58,7 +105,7 @@ NOTES = {
             "that never called listen(), a client: not listening.",
 }
 
-PROGRAM_HELP = """usage: %s TOOL ARGS...     (or run the tool under its own name)
+PROGRAM_HELP = """usage: %s TOOL ARGS... [TOOL ARGS...]     (or run a tool under its own name)
 
 TOOL is one of %s (any letter case):
   TCP PORTS [ADDRESS]    a TCP listener, reachable over IPv4
@@ -66,7 +113,11 @@ TOOL is one of %s (any letter case):
   TCP6 PORTS [ADDRESS]   the same over IPv6
   UDP6 PORTS [ADDRESS]   the same over IPv6
   UNIX PATH|@NAME        a unix domain socket
-Exit 0 if it is listening in this network namespace, 1 otherwise.
+  HTTP PORT[/PATH] [ADDRESS] | http://HOST[:PORT][/PATH]
+                         the kernel first, then an HTTP request to the server
+Exit 0 if every check holds in this network namespace, 1 otherwise.
+
+%s
 `%s TOOL --help` tells more. healthcheck %s"""
 
 
@@ -79,7 +130,7 @@ def asked_text(name, opts, args):
     if opts.version:
         return version_text(PROGRAM)
     if opts.help:
-        return PROGRAM_HELP % (PROGRAM, ", ".join(NAMES), PROGRAM, __version__)
+        return PROGRAM_HELP % (PROGRAM, ", ".join(NAMES), MORE, PROGRAM, __version__)
     positionals = [a for a in args if not a.startswith("-")]
     if positionals:
         raise UsageError("unknown tool '%s': use one of %s" % (shown(positionals[0]), ", ".join(NAMES)))
@@ -88,24 +139,26 @@ def asked_text(name, opts, args):
 
 def usage(name):
     if name is None:
-        return "%s TOOL ARGS...   (TOOL: %s; --help for more)" % (PROGRAM, ", ".join(NAMES))
-    return (UNIX_USAGE if name == "UNIX" else INET_USAGE) % name + "   (--help for more)"
+        return "%s TOOL ARGS... [TOOL ARGS...]   (TOOL: %s; --help for more)" % (PROGRAM, ", ".join(NAMES))
+    return USAGES.get(name, INET_USAGE) % name + "   (--help for more)"
 
 
 def help_text(name):
+    if name == "HTTP":
+        return HTTP_HELP % {"usage": HTTP_USAGE % name, "t": name, "more": MORE, "v": __version__}
     if name == "UNIX":
         return HELP % {
             "usage": UNIX_USAGE % name, "t": name, "what": "a unix socket is listening on PATH",
             "args": UNIX_ARGS, "on": "the socket", "external": "", "udpq": "",
-            "note": NOTES[name], "v": __version__}
+            "note": NOTES[name], "more": MORE, "v": __version__}
     v6 = name.endswith("6")
     return HELP % {
         "usage": INET_USAGE % name, "t": name,
         "what": "every port in PORTS is listening for %s over IPv%s" % (name.rstrip("6"), "6" if v6 else "4"),
         "args": INET_ARGS % {"fam": "IPv6" if v6 else "IPv4", "any": "::" if v6 else "0.0.0.0"},
         "on": "the asked ports", "external": EXTERNAL,
-        "udpq": " (UDP: a full receive buffer)" if name.startswith("UDP") else "",
-        "note": NOTES[name], "v": __version__}
+        "udpq": " (UDP: unread datagrams and drops)" if name.startswith("UDP") else "",
+        "note": NOTES[name], "more": MORE, "v": __version__}
 
 
 def version_text(name):

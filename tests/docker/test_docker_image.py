@@ -138,7 +138,7 @@ def test_entrypoint_takes_the_tool_first(docker, image, listener):
         assert cp.returncode == want, (args, cp.stdout, cp.stderr)
         assert args[0].upper().encode() in (cp.stdout if want == 0 else cp.stderr)
     cp = docker.run("run", *HARDENED, "--network", "none", image)
-    assert cp.returncode == 0 and b"TCP, UDP, TCP6, UDP6, UNIX" in cp.stdout, (cp.stdout, cp.stderr)
+    assert cp.returncode == 0 and ", ".join(TOOLS).encode() in cp.stdout, (cp.stdout, cp.stderr)
     cp = docker.run("run", *HARDENED, "--network", "none", image, "--version")
     assert cp.returncode == 0 and b"MicroPython" in cp.stdout, (cp.stdout, cp.stderr)
 

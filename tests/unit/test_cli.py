@@ -3,10 +3,13 @@
 commands themselves.)"""
 
 from kit import ARABIC_ONE, Out, raises
+from test_decide import held_loopback_port
 
 from healthcheck import __version__
 from healthcheck.cli import main, parse_args, tool_and_args
+from healthcheck.envsubst import expand
 from healthcheck.errors import UsageError
+from healthcheck.tools import find_tool
 from healthcheck.wait import parse_seconds, wait_for
 
 
@@ -16,28 +19,97 @@ def run(*argv, env=None):
     return code, out.text, err.text
 
 
+def only_check(args, tool="TCP"):
+    opts = parse_args(args, find_tool(tool))
+    assert len(opts.checks) == 1 and opts.error is None, args
+    return opts, opts.checks[0]
+
+
 def test_options_anywhere():
     for args in (["--quiet", "80", "--debug"], ["80", "--quiet"], ["--debug", "--quiet", "80"], ["-q", "80"]):
-        opts = parse_args(args)
-        assert opts.positionals == ["80"] and opts.quiet and opts.error is None, args
-    assert parse_args(["--", "80"]).positionals == ["80"]
-    assert parse_args(["80", "--wait", "3", "--accepting", "--external"]).wait == "3"
-    opts = parse_args(["--wait=0.5", "80"])
-    assert opts.wait == "0.5" and opts.positionals == ["80"]
+        opts, check = only_check(args)
+        assert check.positionals == ["80"] and opts.quiet, args
+    assert only_check(["--", "80"])[1].positionals == ["80"]
+    opts, check = only_check(["80", "--wait", "3", "--accepting", "--external"])
+    assert opts.wait == "3" and check.options == {"--accepting": True, "--external": True}
+    opts, check = only_check(["--wait=0.5", "80"])
+    assert opts.wait == "0.5" and check.positionals == ["80"]
 
 
 NAMES = [
     (["TCP", "80"], "TCP", ["80"]), (["/usr/bin/tcp6", "80"], "TCP6", ["80"]), (["Udp", "53"], "UDP", ["53"]),
     (["/healthcheck/healthcheck", "udp6", "53"], "UDP6", ["53"]),
-    (["hc", "--debug", "UNIX", "/s"], "UNIX", ["--debug", "/s"]),
-    (["healthcheck", "80"], None, ["80"]), (["renamed"], None, []), ([], None, []),
-    (["healthcheck", "--wait", "5", "tcp", "80"], "TCP", ["--wait", "5", "80"]),
+    (["hc", "--debug", "UNIX", "/s"], "UNIX", ["/s"]),
+    (["healthcheck", "--wait", "5", "tcp", "80"], "TCP", ["80"]),
+    (["healthcheck", "--accepting", "http", "80"], "HTTP", ["80"]),
 ]
 
 
 def test_names():
-    for argv, tool, args in NAMES:
-        assert tool_and_args(argv) == (tool, args), argv
+    for argv, tool, positionals in NAMES:
+        first, args = tool_and_args(argv)
+        opts = parse_args(args, first)
+        assert [(c.tool.name, c.positionals) for c in opts.checks] == [(tool, positionals)], argv
+    for argv in (["healthcheck", "80"], ["renamed"], []):
+        first, args = tool_and_args(argv)
+        assert first is None and parse_args(args, first).checks == [], argv
+
+
+def test_several_checks_in_one_call():
+    # A positional that names a tool, in any letter case, starts a check;
+    # its options follow it; --quiet, --debug, --wait are the call's.
+    first, args = tool_and_args(["/healthcheck/TCP", "80,443", "--accepting", "udp", "53", "--wait", "5",
+                                 "Unix", "/run/a.sock", "-q", "tcp6", "--external", "8080", "::1"])
+    opts = parse_args(args, first)
+    assert opts.error is None and opts.wait == "5" and opts.quiet
+    assert [(c.tool.name, c.positionals, c.options) for c in opts.checks] == [
+        ("TCP", ["80,443"], {"--accepting": True}), ("UDP", ["53"], {}), ("UNIX", ["/run/a.sock"], {}),
+        ("TCP6", ["8080", "::1"], {"--external": True})]
+    # After --, nothing is a tool name: a unix socket named like a tool.
+    opts = parse_args(["--", "tcp"], find_tool("UNIX"))
+    assert [(c.tool.name, c.positionals) for c in opts.checks] == [("UNIX", ["tcp"])]
+    # A check's options are its kind's; one given before any tool goes to the first.
+    assert "unknown option '--status' for TCP" in str(parse_args(["80", "--status", "200"], find_tool("TCP")).error)
+    opts = parse_args(["--external", "tcp", "80"])
+    assert opts.error is None and opts.checks[0].options == {"--external": True}
+    assert "no tool named" in str(parse_args(["--external"]).error)
+
+
+def test_several_checks_answer_together():
+    held, port = held_loopback_port()
+    held.listen(1)
+    port = str(port)
+    try:
+        code, out, err = run("TCP", port, "tcp", port, env={"HEALTHCHECK_BACKEND": "proc"})
+        assert code == 0 and err == "" and out.count(" is listening (127.0.0.1:") == 2 and "; TCP port" in out
+        code, out, err = run("healthcheck", "tcp", port, "tcp", "1", "udp", "1",
+                             env={"HEALTHCHECK_BACKEND": "proc"})
+        assert code == 1 and out == "" and err == "TCP port 1 is not listening (no TCP socket listens on this " \
+            "port)\n", err  # the first check that fails, and only its line
+        code, out, err = run("TCP", port, "udp", "1", "--debug", env={"HEALTHCHECK_BACKEND": "proc"})
+        assert code == 1 and "TCP debug: port %s: 1 socket" % port in err and "UDP debug: port 1: 0 sockets" in err
+        # A usage error names the check it is about.
+        code, out, err = run("TCP", port, "udp", "0")
+        assert code == 1 and err.startswith("UDP: bad port '0'") and "usage: UDP PORTS" in err, err
+    finally:
+        held.close()
+
+
+def test_values_from_the_environment():
+    env = {"PORT": "8080", "EMPTY": "", "ADDR": "10.0.0.1"}.get
+    for text, want in (("$PORT", "8080"), ("${PORT}", "8080"), ("${PORT:-1}", "8080"), ("${NOPE:-53}", "53"),
+                       ("${EMPTY:-7}", "7"), ("$PORT,$PORT", "8080,8080"), ("a$$b", "a$b"), ("$$PORT", "$PORT"),
+                       ("x$", "x$"), ("$5", "$5"), ("${PORT}0", "80800"), ("$PORT/healthz", "8080/healthz"),
+                       ("${NOPE:-}", ""), ("no dollar", "no dollar")):
+        assert expand(text, env) == want, text
+    for text, said in (("$NOPE", "environment variable NOPE is not set"), ("${NOPE}", "NOPE is not set"),
+                       ("${PORT", "without its closing }"), ("${}", "write ${NAME}"), ("${P-1}", "write ${NAME}"),
+                       ("${1A}", "write ${NAME}")):
+        assert said in str(raises(UsageError, expand, text, env)), text
+    code, out, err = run("TCP", "${NOPE}", env={})
+    assert code == 1 and err.startswith("TCP: environment variable NOPE is not set"), err
+    code, out, err = run("TCP", "${P:-0}", env={})
+    assert code == 1 and err.startswith("TCP: bad port '0'"), err  # the expanded value is judged
 
 
 BAD = [
@@ -50,9 +122,9 @@ BAD = [
     (["UDP", "80", "1.2.3"], "bad address"),
     (["TCP", "80", "1.2.3.4", "5"], "too many arguments"), (["UNIX", "/a", "/b"], "too many arguments"),
     (["TCP", "--port", "80"], "unknown option '--port'"),
-    (["TCP", "80", "\xff\xfe"], "bad address '??'"),
+    (["TCP", "80", "\xff\xfe"], "bad address '\\xff\\xfe'"),
     (["TCP", "x" * 5000], "bad port 'xxxxx"),
-    (["TCP", "80", "--wait"], "--wait needs SECONDS"),
+    (["TCP", "80", "--wait"], "--wait needs SECONDS"), (["TCP", "80", "--accepting=1"], "takes no value"),
     (["TCP", "80", "--wait", "abc"], "bad --wait value 'abc'"),
     (["TCP", "80", "--wait", "-3"], "bad --wait value '-3'"),
     (["TCP", "80", "--wait="], "bad --wait value ''"),
