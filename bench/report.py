@@ -4,7 +4,7 @@ import json
 import sys
 from pathlib import Path
 
-from tests.harness import ARCH, ROOT, run
+from tests.harness import ARCH, DIST, ROOT, run
 
 BENCH = ROOT / "bench"
 
@@ -23,11 +23,12 @@ def write(results, out_dir, name, notes, log):
 
 
 def payload_size():
-    d = ROOT / "dist" / ("linux-" + ARCH) / "healthcheck"
+    d = DIST / ("linux-" + ARCH) / "healthcheck"
     if not d.is_dir():
         return None
     files = {p.name: p.lstat().st_size for p in sorted(d.iterdir()) if p.is_file() and not p.is_symlink()}
-    return {"dir": str(d.relative_to(ROOT)), "files": files, "bytes": sum(files.values())}
+    shown = str(d.relative_to(ROOT)) if d.is_relative_to(ROOT) else str(d)
+    return {"dir": shown, "files": files, "bytes": sum(files.values())}
 
 
 def make_plot(jpath, png, notes):
@@ -47,9 +48,10 @@ def make_plot(jpath, png, notes):
 
 
 # ---------------------------------------------------------------- report
-ORDER = ["static", "static-closed", "static-proc", "static-proc-closed", "cpython", "cpython-clean", "ss",
-         "floor", "floor-closed", "floor-bc", "floor-lookup", "floor-lookup-closed", "connect", "connect-closed",
-         "empty"]
+ORDER = ["static", "static-closed", "static-proc", "static-proc-closed", "static-tcp", "cpython", "cpython-clean",
+         "ss", "floor", "floor-closed", "floor-bc", "floor-lookup", "floor-lookup-closed", "connect", "connect-closed",
+         "wget", "curl", "empty"]
+HTTP_GOAL = 1.2
 
 
 def fmt_ms(v):
@@ -82,6 +84,27 @@ def goal_lines(r, keys):
     return lines + [""] if lines else []
 
 
+def http_ratio(r, key):
+    """median of `key` / median of the C HTTP floor in this run, or None."""
+    h = r.get("http", {})
+    if "0" not in h.get(key, {}) or "0" not in h.get("http-floor", {}):
+        return None
+    return h[key]["0"]["median"] / h["http-floor"]["0"]["median"]
+
+
+def http_goal_lines(r):
+    lines = []
+    x = http_ratio(r, "http-static")
+    if x is not None:
+        lines.append("- Static `HTTP PORT/healthz` vs the C HTTP floor: %s (goal: at most %s×)" % (
+            fmt_ratio(x), HTTP_GOAL))
+    for key, what in (("http-wget", "busybox wget"), ("http-curl", "curl")):
+        y = http_ratio(r, key)
+        if y is not None:
+            lines.append("- %s vs the C HTTP floor: %s" % (what, fmt_ratio(y)))
+    return lines + [""] if lines else []
+
+
 def render_markdown(r, png):
     L = []
     smoke = r["mode"] == "smoke"
@@ -98,7 +121,7 @@ def render_markdown(r, png):
              "noise: compare medians, read the spread)" % (
                  " ".join(m.get("load", ["?"])), " ".join(r.get("load_end", ["?"]))))
     L.append("- Floors compiled with %s (`bench/floor_netlink.c`, `bench/floor_empty.c`, "
-             "`bench/floor_connect.c`)"
+             "`bench/floor_connect.c`, `bench/floor_http.c`)"
              % r.get("floor_compiler"))
     L.append("- Each check runs inside a fresh network namespace holding a TCP listener on `0.0.0.0`, a "
              "dual-stack one on `[::]`, a bound UDP socket and N established loopback TCP connections "
@@ -108,7 +131,7 @@ def render_markdown(r, png):
     if png:
         L.append("![median time of one check vs N](%s)\n" % png)
 
-    FLOOR = {"tcp": "tcp-floor", "udp": "udp-floor-bc"}
+    FLOOR = {"tcp": "tcp-floor", "udp": "udp-floor-bc", "http": "http-floor"}
 
     def rows_of(group, head, cell):
         rows = r[group]
@@ -169,6 +192,19 @@ def render_markdown(r, png):
              "the match. Ratios here are to that bytecode floor, the least a UDP check can do.\n")
     table("udp", [0, r["M"]], ["M = 0", "M = {:,}".format(r["M"])])
 
+    if r.get("http"):
+        L.append("## HTTP: `HTTP PORT/healthz` against busybox httpd\n")
+        L.append("busybox httpd (`-f -p 127.0.0.1:PORT`, one static file, a process forked per request, "
+                 "on the timed CPU too) in a namespace of its own, with no other socket. Every check is one "
+                 "HTTP/1.1 GET; before timing each method is checked: 200 → 0, 404 → failure, nothing "
+                 "listening → failure. `HTTP` asks the kernel first (the listener is on 127.0.0.1, not a "
+                 "wildcard, so that takes the lookup and then the LISTEN dump), then connects and reads the "
+                 "head of the answer; the C floor only connects, sends the same request and reads the status "
+                 "line; wget and curl read the whole answer. Median ms per check, and in brackets the ratio "
+                 "to the C HTTP floor.\n")
+        table("http", [0], ["busybox httpd on 127.0.0.1"])
+        L.extend(http_goal_lines(r))
+
     if r["inproc"]:
         L.append("## CPython: the check itself, without process start-up\n")
         call = next(iter(next(iter(r["inproc"].values())).values())).get("call")
@@ -211,6 +247,12 @@ def render_markdown(r, png):
             Ns[0], grow, mark(grow <= 1.2)))
     else:
         L.append("- Static binary vs floor: not measured (binary missing)")
+    hx = http_ratio(r, "http-static")
+    if hx is not None:
+        L.append("- Static `HTTP PORT/healthz` ≤ %s× the C HTTP floor: %s → %s" % (
+            HTTP_GOAL, fmt_ratio(hx), mark(hx <= HTTP_GOAL)))
+    elif r.get("http") is not None:
+        L.append("- Static HTTP vs the C HTTP floor: not measured (binary, busybox or floor missing)")
     us, ub = r["udp"].get("udp-static"), r["udp"].get("udp-floor-bc")
     if us and ub:
         L.append("- UDP (no target set): static binary / bytecode floor = %s" % ", ".join(

@@ -6,6 +6,8 @@ Run as root (it makes its own network namespace):
                                     writes docs/bench.md, docs/bench.png, docs/bench.json
     python3 bench/run.py --smoke    N = 0, 1k; M = 1k; few runs; writes to a temp dir
                                     (or --out DIR); exit 0 if the harness worked
+    HEALTHCHECK_DIST=DIR                the static binaries from DIR/linux-ARCH/healthcheck
+                                        (as for the tests; default dist/)
 
 Inside a fresh namespace "hcbench-<pid>" (tests/harness.py) holders open a TCP
 listener on 0.0.0.0, a dual-stack one on [::], a bound UDP socket, then N
@@ -14,6 +16,12 @@ holder, SO_LINGER 0 so closing resets them) and, for the UDP case, M more bound
 UDP sockets. For each N every method is first checked for the right answer
 (listening port -> 0, closed port -> 1), then timed one process per check by
 hyperfine -N, from a driver that has already entered the namespace.
+
+HTTP, last, in a namespace of its own ("hcbench-<pid>h"): busybox httpd on
+127.0.0.1 serving one file, asked by `HTTP PORT/healthz`, a C floor doing only
+the exchange, busybox wget and curl. httpd closes first, so every check leaves
+a TIME_WAIT socket on its side; deleting that namespace purges them, and they
+never reach the rows of /proc/net/tcp the TCP checks above read.
 
 Timing figures are reported, never asserted. Exit status: 0 when the harness
 worked (missing methods are skipped with a note), 1 when it broke (namespace,
@@ -30,6 +38,7 @@ import shlex
 import shutil
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,14 +47,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import report  # noqa: E402
 
-from tests.harness import ARCH, ROOT, HarnessError, Netns, clean_env, run  # noqa: E402
+from tests.harness import ARCH, DIST, ROOT, HarnessError, Netns, clean_env, run  # noqa: E402
 
 BENCH = ROOT / "bench"
 # Every timed method runs on the same CPU (hyperfine and its child: taskset),
 # the last one: no migration between CPUs in the middle of a check, whose
 # cost then differs by method (the larger the program, the more it pays).
 PIN = ["taskset", "-c", str((os.cpu_count() or 1) - 1)] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else []
-P4, P6, PU, PCLOSED = 18080, 18081, 18082, 18099  # below the ephemeral range
+P4, P6, PU, PH, PCLOSED = 18080, 18081, 18082, 18083, 18099  # below the ephemeral range
 T0 = time.monotonic()
 SMOKE = dict(Ns=[0, 1000], M=1000, other_ns=1000, rounds=1, warmup=3, min_runs=5, max_runs=30, budget_s=0.25,
              inproc_warmup=5, inproc_runs=50, phase_timeout=60, deadline=240)
@@ -85,7 +94,7 @@ def build_floors(work):
         cc, note = (shutil.which("cc") or "gcc"), "cc -static -O2 (musl-gcc not found: Debian package musl-tools)"
     inc = kernel_header_dir(work)
     out = {}
-    for name in ("floor_netlink", "floor_empty", "floor_connect"):
+    for name in ("floor_netlink", "floor_empty", "floor_connect", "floor_http"):
         exe = work / name
         run([cc, "-static", "-O2", "-Wall", "-idirafter", str(inc), "-o", str(exe),
              str(BENCH / (name + ".c"))], timeout=120, check=True)
@@ -120,18 +129,19 @@ def clean_install(work, notes):
 
 
 def make_methods(floors, notes, user_bin=None):
-    dist = ROOT / "dist" / ("linux-" + ARCH) / "healthcheck"
+    dist = DIST / ("linux-" + ARCH) / "healthcheck"
     venv = ROOT / ".venv" / "bin"
     ss = shutil.which("ss")
     fl, fe, fc = str(floors["floor_netlink"]), str(floors["floor_empty"]), str(floors["floor_connect"])
     M = []
 
-    def add(key, label, group, exe, args_for, extra_env=None, checks="exit"):
+    def add(key, label, group, exe, args_for, extra_env=None, checks="exit", fails=(1, 1)):
+        """fails: the exit codes for a closed port and (HTTP) for a 404."""
         if exe is None or not Path(exe).exists():
             notes.append("missing: %s (%s not measured)" % (exe, label))
             return
         M.append(dict(key=key, label=label, group=group, exe=str(exe), args_for=args_for,
-                      env=extra_env or {}, checks=checks))
+                      env=extra_env or {}, checks=checks, fails=fails))
 
     for proto, tool in (("tcp", "TCP"), ("udp", "UDP")):
         g = proto
@@ -167,21 +177,43 @@ def make_methods(floors, notes, user_bin=None):
             add(g + "-floor-bc", "C floor: netlink query + port bytecode filter", g, fl,
                 lambda p: ["udp", str(p), "-b"])
         add(g + "-empty", "C floor: empty process", g, fe, lambda p: [], checks="none")
+
+    # HTTP against busybox httpd on 127.0.0.1 (measure_http): args_for(port, path).
+    def url(p, path):
+        return "http://127.0.0.1:%d%s" % (p, path)
+
+    bb, curl = shutil.which("busybox"), shutil.which("curl")
+    add("http-static", "static binary `HTTP PORT/healthz`", "http", dist / "HTTP",
+        lambda p, path="/healthz": ["%d%s" % (p, path)])
+    add("http-static-tcp", "static binary `TCP PORT` (the kernel's answer alone)", "http", dist / "TCP",
+        lambda p, path=None: [str(p)], checks="kernel")
+    add("http-floor", "C HTTP floor: connect, GET, status line", "http", floors["floor_http"],
+        lambda p, path="/healthz": [str(p), path])
+    add("http-wget", "busybox wget -q -O /dev/null URL", "http", bb,
+        lambda p, path="/healthz": ["wget", "-q", "-O", "/dev/null", url(p, path)])
+    # curl -f: exit 7 when it cannot connect, 22 for a status of 400 or more
+    add("http-curl", "curl -fsS -o /dev/null URL", "http", curl,
+        lambda p, path="/healthz": ["-fsS", "-o", "/dev/null", url(p, path)], fails=(7, 22))
     return M
 
 
 def verify(ns, m, listening_ports):
     """The method must answer right before it is timed. Returns a rough seconds/run."""
-    cases = [(p, 0) for p in listening_ports] + [(PCLOSED, 1)]
+    closed_rc, missing_rc = m["fails"]
+    cases = [(p, (), 0) for p in listening_ports] + [(PCLOSED, (), closed_rc)]
+    if m["group"] == "http" and m["checks"] == "exit":  # the server's no: a 404
+        cases.append((listening_ports[0], ("/missing",), missing_rc))
     if m["checks"] == "closed":  # argv always names the closed port
-        cases, m = [(PCLOSED, 1)], dict(m, checks="exit")
+        cases, m = [(PCLOSED, (), closed_rc)], dict(m, checks="exit")
+    if m["checks"] == "kernel":  # only the kernel is asked: any answer from the server is a yes
+        m = dict(m, checks="exit")
     t_best = None
-    for port, want in cases:
-        p = ns.run([m["exe"]] + m["args_for"](port), clean_env(**m["env"]), timeout=60, cwd="/")
+    for port, path, want in cases:
+        p = ns.run([m["exe"]] + m["args_for"](port, *path), clean_env(**m["env"]), timeout=60, cwd="/")
         t_best = p.seconds if t_best is None else min(t_best, p.seconds)
         if m["checks"] == "exit" and p.rc != want:
-            raise HarnessError("wrong answer: %s on port %d exited %d, expected %d\n%s%s" % (
-                m["label"], port, p.rc, want, p.out, p.err))
+            raise HarnessError("wrong answer: %s on port %d%s exited %d, expected %d\n%s%s" % (
+                m["label"], port, "".join(path), p.rc, want, p.out, p.err))
         if m["checks"] == "ss":
             found = (":%d " % port) in (p.out + " ")
             if p.rc != 0 or found != (want == 0):
@@ -363,7 +395,7 @@ def time_group(ns, timer, cfg, methods, results, group, key_n, ports):
             rough[m["key"]] = verify(ns, m, ports)
             ms.append(m)
         except HarnessError as e:  # report it, time the others, fail at the end
-            msg = "%s %s = %s: %s" % (group.upper(), "N" if group == "tcp" else "M", key_n,
+            msg = "%s %s = %s: %s" % (group.upper(), {"tcp": "N", "udp": "M"}.get(group, "N"), key_n,
                                       " ".join(str(e).split())[:400])
             log("WRONG ANSWER: " + msg)
             results["wrong_answers"].append(msg)
@@ -439,6 +471,67 @@ def measure(ns, timer, cfg, methods, results, py):
                 cpython_startup(ns, timer, py, results, results["notes"])
 
 
+def wait_listening(ns, port, proc, seconds=10):
+    """Until `ss` in the namespace shows a TCP listener on `port` (proc still running)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise HarnessError("the server exited (%d) before listening on %d" % (proc.returncode, port))
+        if ns.run(["ss", "-Hltn", "sport = :%d" % port]).out.strip():
+            return
+        time.sleep(0.05)
+    raise HarnessError("nothing listening on %d after %d s" % (port, seconds))
+
+
+def measure_http(ns_name, cfg, methods, results, work):
+    """HTTP checks against busybox httpd on 127.0.0.1:PH, in a namespace of its own (module
+    docstring: the TIME_WAIT sockets). httpd runs on the timed CPU too: it works while the
+    check waits for its answer, and on another CPU every check would also pay for waking it
+    there and for whatever else runs on that CPU."""
+    if not any(m["group"] == "http" for m in methods):
+        return
+    bb = shutil.which("busybox")
+    if not bb:
+        results["notes"].append("missing: busybox (busybox-static: the HTTP checks need its httpd)")
+        return
+    www = work / "www"
+    www.mkdir()
+    (www / "healthz").write_text("ok\n")
+    conf = work / "httpd.conf"  # empty: no /etc/httpd.conf of this machine's
+    conf.write_text("")
+    ns = Netns(peer=False, name=ns_name)
+    log_path = work / "httpd.log"
+    httpd = None
+    try:
+        with open(log_path, "wb") as log_f:
+            httpd = subprocess.Popen(ns.prefix + PIN + [bb, "httpd", "-f", "-p", "127.0.0.1:%d" % PH, "-h", str(www),
+                                                        "-c", str(conf)],
+                                     stdin=subprocess.DEVNULL, stdout=log_f, stderr=subprocess.STDOUT, cwd="/")
+        try:
+            wait_listening(ns, PH, httpd)
+        except HarnessError as e:
+            raise HarnessError("busybox httpd: %s: %s" % (e, log_path.read_text(errors="replace")[-300:]))
+        log("busybox httpd on 127.0.0.1:%d in namespace %s" % (PH, ns.name))
+        timer = Timer(ns, cfg, work / "http-hf")
+        timer.work.mkdir()
+        time_group(ns, timer, cfg, methods, results, "http", 0, [PH])
+        for argv, n in timer.misses.items():
+            results["notes"].append("%s: %d timed run(s) failed and were left out" % (os.path.basename(argv), n))
+        if httpd.poll() is not None:
+            raise HarnessError("busybox httpd exited (%d) during the HTTP checks" % httpd.returncode)
+        sock = socket_summary(ns)
+        results["http_timewait"] = sock.get("timewait")
+    finally:
+        if httpd is not None and httpd.poll() is None:
+            httpd.terminate()
+            try:
+                httpd.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                httpd.kill()
+                httpd.wait()
+        ns.delete()
+
+
 # ---------------------------------------------------------------- main
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -474,7 +567,7 @@ def main():
     ns, notes = None, []
     results = {"mode": "smoke" if a.smoke else "full", "Ns": cfg["Ns"], "M": cfg["M"],
                "rounds": cfg["rounds"], "wrong_answers": [],
-               "tcp": {}, "udp": {}, "inproc": {}, "sockets": {}, "notes": notes, "methods": {}}
+               "tcp": {}, "udp": {}, "http": {}, "inproc": {}, "sockets": {}, "notes": notes, "methods": {}}
     status = 0
     try:
         floors, results["floor_compiler"] = build_floors(work)
@@ -501,6 +594,7 @@ def main():
         measure(ns, timer, cfg, methods, results, py)
         for argv, n in timer.misses.items():
             notes.append("%s: %d timed run(s) failed and were left out" % (os.path.basename(argv), n))
+        measure_http(ns.name + "h", cfg, methods, results, work)
         results["duration_s"] = round(time.monotonic() - T0, 1)
         status = 1 if results["wrong_answers"] else 0
         results["load_end"] = open("/proc/loadavg").read().split()[:3]

@@ -6,7 +6,7 @@
 set -eu
 PACKAGES="make gcc libc6-dev patch python3 python3-venv python3-pip iproute2 util-linux procps
   dpkg-dev musl-tools qemu-user-static busybox-static docker.io containerd runc docker-compose iptables
-  debootstrap debian-archive-keyring hyperfine strace file binutils linux-libc-dev
+  debootstrap debian-archive-keyring hyperfine strace file binutils linux-libc-dev curl
   ca-certificates xz-utils buildah skopeo docker-registry"
 missing=""
 for p in $PACKAGES; do
