@@ -61,7 +61,7 @@ def make_check(tool, positionals, options):
     if len(positionals) > (1 if unix else 2):
         raise UsageError("too many arguments: '%s'" % shown(positionals[-1]))
     address = positionals[1] if len(positionals) > 1 else None
-    return make_query(tool.name, positionals[0], address, "--external" in options, "--accepting" in options)
+    return make_query(tool, positionals[0], address, "--external" in options, "--accepting" in options)
 
 
 def decide(query, backend=None, explain=False, proc_root="/proc",

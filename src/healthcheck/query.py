@@ -8,7 +8,7 @@ make_query("UNIX", "/run/php/fpm.sock")  -> Query(UNIX, /run/php/fpm.sock)
 from .addr import DIGITS, HEXDIGITS, format_addr, is_wildcard, only, parse_ipv4, parse_ipv6
 from .errors import UsageError, shown
 from .kernel_abi import AF_INET, AF_UNIX
-from .tools import NAMES, find_tool
+from .tools import NAMES, ROWS, Tool, find_tool
 
 # At most this many ports in one question: more than any health check needs,
 # and the kernel-side port filter (netlink.port_filter) must fit its u16 jumps.
@@ -156,9 +156,13 @@ def make_query(tool_name, ports=None, address=None, external=False, accepting=Fa
     """Build a Query from user input. TCP/UDP/TCP6/UDP6: ports as "80,443",
     an int or a list of ints; address as text or None. UNIX: the socket
     path or @name in `ports`' place (or as `address`)."""
-    tool = find_tool(tool_name) if isinstance(tool_name, str) else None
-    if tool is None:
-        raise UsageError("unknown tool %s: use one of %s" % (_quoted(tool_name), ", ".join(NAMES)))
+    if isinstance(tool_name, Tool):  # the CLI's, found already
+        tool = tool_name
+    else:
+        tool = find_tool(tool_name) if isinstance(tool_name, str) else None
+    if tool is None or tool.kind != "kernel":
+        names = [name for name in NAMES if ROWS[name][0] == "kernel"]  # what a Query can ask
+        raise UsageError("unknown tool %s: use one of %s" % (_quoted(str(tool_name)), ", ".join(names)))
     if tool.family == AF_UNIX:
         name = ports if ports is not None else address
         if ports is not None and address is not None:
