@@ -103,5 +103,6 @@ def test_tool_mode_heap_starts_small_and_grows_for_a_big_question(ns, tmp_path):
     res, maps = anonymous_mmaps(ns, [tcp, asked, "--debug"], tmp_path / "many")
     assert res.rc == 1 and "port %d: 1 socket" % port in res.err, res
     assert res.err.rstrip().splitlines()[-1].startswith(
-        "TCP port %d is not listening; also not: %d,%d," % tuple(others[:3])), res
+        "TCP port %d is not listening (no TCP socket listens on this port); also not: %d,%d,"
+        % tuple(others[:3])), res
     assert maps, "the heap never grew: the question asks too little to test it"
