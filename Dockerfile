@@ -26,17 +26,20 @@ FROM ${BASE_IMAGE} AS build
 ENV DEBIAN_FRONTEND=noninteractive CI=true HEALTHCHECK_CACHE=/cache
 RUN apt-get update -q \
  && apt-get install -y -q --no-install-recommends \
-        ca-certificates make python3 python3-venv patch xz-utils dpkg-dev \
+        ca-certificates make python3 python3-venv patch xz-utils bzip2 dpkg-dev \
  && rm -rf /var/cache/apt/archives/*.deb /var/lib/apt/lists/*
 WORKDIR /src
 # Source and compiler first (the slow, rarely changing part), then our code.
 # The pinned-sums files always exist; the cached downloads may not.
 COPY static/fetch-source.sh static/micropython.sha256 static/zig.sh static/zig-requirements.txt static/
+# TLS hook (static/tls/README.md): mbedTLS's source package, pinned the same way.
+COPY static/tls/mbedtls.sha256 static/tls/
 COPY static/micropython.sha256 static/.cache/deb-sr[c] /cache/deb-src/
 COPY static/zig-requirements.txt static/.cache/wheel[s] /cache/wheels/
-RUN static/fetch-source.sh && static/zig.sh
+RUN static/fetch-source.sh && static/fetch-source.sh static/tls/mbedtls.sha256 && static/zig.sh
 COPY static/static.sh static/names.sh static/bundle.py static/micropython-tool-mode.patch static/platforms static/
 COPY static/variant/ static/variant/
+COPY static/tls/ static/tls/
 COPY src/ src/
 # SOURCE_DATE_EPOCH: `make image` passes the commit's time, as `make dist` uses;
 # HEALTHCHECK_REVISION the commit that --version names (no .git in the context).
@@ -51,8 +54,10 @@ RUN arch="${TARGETARCH:+$TARGETARCH${TARGETVARIANT:+-$TARGETVARIANT}}" \
         i386) arch=386 ;; armhf) arch=arm-v7 ;; armel) arch=arm-v6 ;; ppc64el) arch=ppc64le ;; \
         *) arch=$(dpkg --print-architecture) ;; esac; fi \
  && static/static.sh "$arch" /out/healthcheck \
+ && HEALTHCHECK_FLAVOR=tls static/static.sh "$arch" /out/healthcheck \
  && if [ -z "$TARGETARCH" ]; then /out/healthcheck/TCP --version \
-    && { /out/healthcheck/UDP6 1 --quiet; test $? = 1; }; fi
+    && { /out/healthcheck/UDP6 1 --quiet; test $? = 1; } \
+    && { /out/healthcheck/HTTPS 1 --quiet; test $? = 1; }; fi
 
 FROM scratch
 # `make image` passes VERSION, HEALTHCHECK_REVISION and SOURCE (the repository

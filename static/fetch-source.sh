@@ -2,6 +2,8 @@
 # Fetch and unpack MicroPython's source: Debian's source package, exact version.
 #
 #   static/fetch-source.sh            -> prints the unpacked source dir
+#   static/fetch-source.sh SUMS       -> the same for the source package SUMS pins
+#                                        (static/tls/mbedtls.sha256: mbedTLS, for healthcheck-tls)
 #
 # The pin is static/micropython.sha256: the .dsc, the orig tarball and the
 # Debian tarball of micropython 1.25.0+ds-1, each with its sha256. Each file is
@@ -15,15 +17,19 @@ set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${HEALTHCHECK_CACHE:-$HERE/.cache}
-SUMS=$HERE/micropython.sha256
-PKG=micropython
+SUMS=${1:-$HERE/micropython.sha256}
 
 log() { echo "fetch-source: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 [ -r "$SUMS" ] || die "missing $SUMS (the pinned sums of the source package)"
+SUMS=$(cd "$(dirname "$SUMS")" && pwd)/$(basename "$SUMS")  # read again from the download dir
 DSC=$(awk '$2 ~ /\.dsc$/ { print $2 }' "$SUMS")
 [ -n "$DSC" ] || die "$SUMS names no .dsc"
+# TLS hook (static/tls/): the package is the .dsc's name, its pool dir Debian's
+# (first letter; lib* packages by their first four).
+PKG=${DSC%%_*}
+case $PKG in lib*) POOLDIR=$(echo "$PKG" | cut -c1-4)/$PKG ;; *) POOLDIR=$(echo "$PKG" | cut -c1)/$PKG ;; esac
 # micropython_1.25.0+ds-1.dsc -> 1.25.0+ds
 UPVER=$(echo "$DSC" | sed "s/^${PKG}_//; s/\.dsc\$//; s/-[^-]*\$//")
 PIN_ID=$(sha256sum < "$SUMS" | cut -c1-16)
@@ -36,6 +42,9 @@ fi
 command -v python3 >/dev/null || die "python3 not found (Debian package python3; scripts/deps.sh installs it)"
 command -v dpkg-source >/dev/null || die "dpkg-source not found (Debian package dpkg-dev; scripts/deps.sh installs it)"
 command -v xz >/dev/null || die "xz not found (Debian package xz-utils; scripts/deps.sh installs it)"
+if grep -q '\.bz2$' "$SUMS"; then  # mbedTLS's orig tarball
+    command -v bzip2 >/dev/null || die "bzip2 not found (Debian package bzip2; scripts/deps.sh installs it)"
+fi
 
 # The first archive URI apt uses for a non-security suite, deb822 or one-line.
 find_uri() {
@@ -72,7 +81,7 @@ if [ -z "$URI" ] && ! (cd "$DL" && sha256sum --quiet -c "$SUMS" >/dev/null 2>&1)
     [ -n "$URI" ] || die "no Debian mirror in apt's sources; set HEALTHCHECK_DEBIAN_MIRROR to a Debian archive URI"
     log "downloading from the pool of the mirror apt uses (from apt's sources)"
 fi
-python3 - "$SUMS" "$DL" "${URI%/}/pool/main/m/$PKG" <<'PYEOF' || exit 1
+python3 - "$SUMS" "$DL" "${URI%/}/pool/main/$POOLDIR" <<'PYEOF' || exit 1
 import hashlib, os, sys, urllib.error, urllib.request
 
 sums, dl, pool = sys.argv[1:4]
@@ -101,7 +110,7 @@ for line in open(sums):
                 out.write(chunk)
     except (urllib.error.URLError, OSError) as e:
         sys.exit("fetch-source: ERROR: %s is not available from the mirror (%s); the pin is exact "
-                 "(static/micropython.sha256), no other version is taken" % (name, e))
+                 "(%s), no other version is taken" % (name, e, sums))
     got = sha256(path + ".part")
     if got != want:
         os.unlink(path + ".part")

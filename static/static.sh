@@ -21,6 +21,9 @@
 #   HEALTHCHECK_CACHE  cache for source, toolchain and objects (default: static/.cache)
 #   SOURCE_DATE_EPOCH  default: the commit's time (git), else Debian's changelog time
 #   HEALTHCHECK_LTO    link-time optimization flags (default -flto; empty: none)
+#   HEALTHCHECK_FLAVOR tls: the second binary instead, OUTDIR/healthcheck-tls and
+#                      OUTDIR/HTTPS -> it (MicroPython's tls module on mbedTLS;
+#                      static/tls/README.md)
 set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -43,6 +46,17 @@ HC_SRC=$(cd "${HEALTHCHECK_SRC:-$REPO/src}" && pwd)
 PATCH=$HERE/micropython-tool-mode.patch
 VARIANT=$HERE/variant
 export HEALTHCHECK_CACHE="$CACHE"
+# --- TLS hook (static/tls/README.md): the flavor of the build -----------------
+# TLS_NAMES: the tool names that only healthcheck-tls answers (links to it, not
+# to TCP); TLS_MODULES: the package's modules frozen into it only.
+FLAVOR=${HEALTHCHECK_FLAVOR:-}
+TLS_NAMES="HTTPS"
+TLS_MODULES="tlsconn.py httpscheck.py"
+case $FLAVOR in
+    "") ;;
+    tls) VARIANT=$HERE/tls/variant ;;
+    *) echo "static.sh: HEALTHCHECK_FLAVOR=$FLAVOR: only tls, or empty for the main binary" >&2; exit 2 ;;
+esac
 
 log() { echo "static.sh: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -143,8 +157,9 @@ fi
 # Objects do not track the variant's config header: a stamp of everything
 # that shapes the build (no absolute paths: the build dir's name could end up
 # in the binary) forces a clean build when any of it changes.
-BUILD=build-healthcheck-$ARCH
-CONF_ID=$( (cat "$VARIANT"/* "$HERE/static.sh"; echo "$ZIG_VERSION $ZIG_TARGET $MCPU $LTO") | sha256sum | cut -c1-16)
+BUILD=build-healthcheck${FLAVOR:+-$FLAVOR}-$ARCH
+CONF_ID=$( (cat "$VARIANT"/* ${FLAVOR:+"$HERE"/variant/* "$HERE"/tls/mbedtls* "$HERE"/tls/micropython-tls.patch} "$HERE/static.sh"
+            echo "$ZIG_VERSION $ZIG_TARGET $MCPU $LTO") | sha256sum | cut -c1-16)
 if [ "$(cat "$WORK/ports/unix/$BUILD/.conf-id" 2>/dev/null)" != "$CONF_ID" ]; then
     rm -rf "$WORK/ports/unix/$BUILD"
     mkdir -p "$WORK/ports/unix/$BUILD"
@@ -161,8 +176,13 @@ rm -rf "$WORK/ports/unix/$BUILD/frozen_mpy"
 # HEALTHCHECK_REVISION says it (the Docker build has no .git), the platform
 # in Docker's form (arm-v7 -> linux/arm/v7).
 REVISION=${HEALTHCHECK_REVISION-$(git -C "$REPO" rev-parse --short=12 HEAD 2>/dev/null || true)}
-STAGE=$CACHE/stage-$ARCH
+STAGE=$CACHE/stage${FLAVOR:+-$FLAVOR}-$ARCH
 python3 "$HERE/bundle.py" "$HC_SRC" "$STAGE" "$REVISION" "linux/$(echo "$ARCH" | tr - /)" >&2
+# TLS hook: the main binary has no TLS: its TLS modules stay out (HTTPS there
+# says where TLS is instead).
+if [ -z "$FLAVOR" ]; then
+    for m in $TLS_MODULES; do rm -f "$STAGE/healthcheck/$m"; done
+fi
 log "building MicroPython ($ARCH, zig $ZIG_VERSION $ZIG_TARGET -mcpu=$MCPU) with $HC_SRC/healthcheck frozen in"
 # lld has no -Map/--cref: LDFLAGS_ARCH is replaced. -s strips at link time,
 # --build-id=none leaves out a note nobody reads. No unwind tables (nothing
@@ -177,18 +197,46 @@ case $ARCH in
     *) OPT=-Os ;;
 esac
 SIZE_FLAGS="$OPT -fno-asynchronous-unwind-tables -fno-unwind-tables"
+# TLS hook: mbedTLS for this architecture, with the same compiler and flags.
+TLS_MAKE=
+if [ "$FLAVOR" = tls ]; then
+    TLS_MAKE="MBEDTLS_BUILD=$("$HERE/tls/mbedtls.sh" "$ARCH" "$CC" "$ZIG" "$SIZE_FLAGS $LTO")"
+    # static/tls/micropython-tls.patch: only modtls_mbedtls.c, which the main
+    # binary does not compile, so the work copy stays shared.
+    TLS_PATCH_ID=$(sha256sum < "$HERE/tls/micropython-tls.patch" | cut -c1-12)
+    if [ "$(cat "$WORK/.tls-patched" 2>/dev/null)" != "$TLS_PATCH_ID" ]; then
+        [ ! -f "$WORK/.tls-patched" ] || die "$WORK has an older micropython-tls.patch: remove $CACHE/work"
+        (cd "$WORK" && patch -p1 --forward --fuzz=0 --quiet < "$HERE/tls/micropython-tls.patch") \
+            || die "static/tls/micropython-tls.patch does not apply with --fuzz=0 to $(basename "$SRC")"
+        echo "$TLS_PATCH_ID" > "$WORK/.tls-patched"
+    fi
+fi
 make -s -C "$WORK/ports/unix" -j"$JOBS" \
     VARIANT_DIR="$VARIANT" BUILD="$BUILD" \
     CC="$CC" STRIP= SIZE=true LDFLAGS_ARCH=-Wl,--gc-sections \
     CFLAGS_EXTRA="$SIZE_FLAGS $LTO" LDFLAGS_EXTRA="-static $LTO -s -Wl,--build-id=none -Wl,--no-eh-frame-hdr" \
     MICROPY_MPYCROSS="$WORK/mpy-cross/build/mpy-cross" \
-    MICROPY_MANIFEST_HEALTHCHECK_SRC="$STAGE" >&2
+    MICROPY_MANIFEST_HEALTHCHECK_SRC="$STAGE" ${TLS_MAKE:+"$TLS_MAKE"} >&2
 BIN=$WORK/ports/unix/$BUILD/micropython
 
 # --- install ------------------------------------------------------------------
+# TLS hook: healthcheck-tls and its links; the main binary's install below
+# leaves them alone.
+if [ "$FLAVOR" = tls ]; then
+    mkdir -p "$OUT"
+    rm -f "$OUT/healthcheck-tls.tmp"
+    cp "$BIN" "$OUT/healthcheck-tls.tmp"
+    chmod 0755 "$OUT/healthcheck-tls.tmp"
+    mv "$OUT/healthcheck-tls.tmp" "$OUT/healthcheck-tls"
+    for t in $TLS_NAMES; do rm -f "$OUT/$t"; ln -s healthcheck-tls "$OUT/$t"; done
+    size=$(wc -c < "$OUT/healthcheck-tls")
+    echo "$OUT/healthcheck-tls ($ARCH): $size bytes ($(( (size + 1023) / 1024 )) KiB); $TLS_NAMES -> healthcheck-tls"
+    exit 0
+fi
 # The links: every tool name but TCP (the package's one list, tools.NAMES),
 # and healthcheck.
 LINKS="$("$HERE/names.sh" "$HC_SRC" | sed 's/^TCP //') healthcheck"
+for t in $TLS_NAMES; do LINKS=$(echo " $LINKS " | sed "s/ $t / /; s/^ //; s/ \$//"); done  # TLS hook
 mkdir -p "$OUT"
 for t in TCP $LINKS TCP.tmp; do rm -f "$OUT/$t"; done
 cp "$BIN" "$OUT/TCP.tmp"
