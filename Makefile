@@ -13,12 +13,22 @@ SOURCE_URL := $(shell git remote get-url origin 2>/dev/null | grep -E '^https://
 .PHONY: help deps venv lint test test-py test-static test-docker test-release dist image publish bench bench-smoke clean
 
 help:
-	@echo "make venv         virtualenv with the package (editable) and test tools"
-	@echo "make dist         static binaries for 8 platforms: dist/linux-*/healthcheck/, dist/SHA256SUMS"
-	@echo "make image        healthcheck:latest for this machine's architecture"
-	@echo "make publish      one multi-arch image (8 platforms) to \$$REGISTRY (default: a local one on localhost:5000)"
-	@echo "make test         everything CI runs: lint, unit, namespaces, static, release, docker, bench smoke"
-	@echo "make bench        the full benchmark, written to docs/bench.md and docs/bench.png"
+	@echo "make deps          install the Debian packages the build and the tests use (scripts/deps.sh; root)"
+	@echo "make venv          virtualenv with the package (editable) and test tools"
+	@echo "make lint          ruff check ."
+	@echo "make dist          static binaries for 8 platforms: dist/linux-*/healthcheck/, dist/SHA256SUMS,"
+	@echo "                   and an SBOM of each: dist/linux-*/healthcheck.spdx.json"
+	@echo "make image         healthcheck:latest for this machine's architecture"
+	@echo "make publish       one multi-arch image (8 platforms) to \$$REGISTRY (default: a local one on localhost:5000)"
+	@echo "make test          everything CI runs: lint, unit, namespaces, static, release, docker, bench smoke"
+	@echo "make test-py       unit and namespace tests on CPython"
+	@echo "make test-static   the namespace tests on the static binary, natively and under qemu-user; hardening"
+	@echo "make test-release  the release checks (tests/release/README.md): dist, reproducible, image, publish, SBOM"
+	@echo "make test-docker   the image under Docker (tests/docker)"
+	@echo "make bench         the full benchmark, written to docs/bench.md and docs/bench.png"
+	@echo "make bench-smoke   the benchmark's harness and every method's answers, quickly (CI)"
+	@echo "make bench-deps    check that the benchmark's tools are installed"
+	@echo "make clean         remove dist/, build/, the build cache and test caches"
 
 deps:
 	scripts/deps.sh
@@ -37,8 +47,11 @@ lint: venv
 test-py: venv
 	$(PYTEST) tests --ignore=tests/docker --ignore=tests/hardening --ignore=tests/release --ignore=tests/test_micropython.py
 
+# The binaries, then an SBOM of each platform beside its healthcheck/ folder
+# (dist/linux-ARCH/healthcheck.spdx.json; scripts/sbom.py).
 dist:
 	static/dist.sh
+	HEALTHCHECK_SOURCE=$(SOURCE_URL) $(PYTHON) scripts/sbom.py
 
 # The same integration suite against the static binaries, plus the pure
 # modules' tests run by the frozen MicroPython itself. The other architecture

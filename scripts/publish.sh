@@ -12,6 +12,12 @@
 # of its own under the cache; image timestamps are SOURCE_DATE_EPOCH, so the
 # same commit gives the same digests.
 #
+# Each platform's entry in the index names the SBOM `make dist` wrote for it
+# (dist/linux-ARCH/healthcheck.spdx.json, attached to a release as
+# healthcheck-linux-ARCH.spdx.json) in two annotations, healthcheck.sbom (that
+# file name) and healthcheck.sbom.sha256 (its sum): the image itself holds only
+# /healthcheck.
+#
 # Environment:
 #   HEALTHCHECK_REGISTRY    registry and namespace (default localhost:5000; then
 #                           scripts/registry-up.sh starts Debian's docker-registry)
@@ -71,6 +77,8 @@ LIST=$IMAGE_NAME-index
 awk '!/^#/ && NF { print $1, $2 }' "$PLATFORMS" | while read -r arch platform; do
     bin=$DIST/linux-$arch/healthcheck
     [ -f "$bin/TCP" ] || die "$bin/TCP missing: run make dist first"
+    sbom=$DIST/linux-$arch/healthcheck.spdx.json
+    [ -f "$sbom" ] || die "$sbom missing: run make dist (static/dist.sh alone writes no SBOM)"
     ctx=$work/$arch
     mkdir -p "$ctx"
     cp -a "$bin" "$ctx/healthcheck"
@@ -90,6 +98,18 @@ awk '!/^#/ && NF { print $1, $2 }' "$PLATFORMS" | while read -r arch platform; d
     bh config --os "$os" --arch "$cpu" ${variant:+--variant "$variant"} "$ctr"
     bh commit -q --rm --timestamp "$SOURCE_DATE_EPOCH" --manifest "$LIST" "$ctr" "$IMAGE_NAME-$arch" >/dev/null 2>&1 \
         || die "buildah commit of $platform failed"
+    # The index entry of this platform names its SBOM.
+    digest=$(bh manifest inspect "$LIST" | python3 -c '
+import json, sys
+want = (sys.argv[1].split("/") + [""])[:3]
+for m in json.load(sys.stdin)["manifests"]:
+    p = m["platform"]
+    if [p["os"], p["architecture"], p.get("variant", "")] == want:
+        print(m["digest"])' "$platform")
+    [ "$(echo "$digest" | wc -w)" = 1 ] || die "no single entry for $platform in the index: $digest"
+    bh manifest annotate --annotation "healthcheck.sbom=healthcheck-linux-$arch.spdx.json" \
+        --annotation "healthcheck.sbom.sha256=$(sha256sum < "$sbom" | cut -d' ' -f1)" "$LIST" "$digest" >/dev/null \
+        || die "buildah manifest annotate of $platform failed"
 done
 
 for tag in "$VERSION" latest; do

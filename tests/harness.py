@@ -43,7 +43,11 @@ def _tool_names():
 
 
 TOOLS = _tool_names()
-LINKS = TOOLS[1:] + ("healthcheck",)  # the symlinks to TCP in dist/ and the image
+# TLS hook: the names whose link is to healthcheck-tls, the second static
+# binary (static/static.sh TLS_NAMES, static/tls/README.md), not to TCP.
+TLS_TOOLS = ("HTTPS",)
+# The symlinks to TCP in dist/ and the image.
+LINKS = tuple(t for t in TOOLS[1:] if t not in TLS_TOOLS) + ("healthcheck",)
 V4_ADDR, V4_PEER = "10.77.0.1", "10.77.0.2"
 V6_ADDR, V6_PEER = "fd77::1", "fd77::2"
 
@@ -67,9 +71,61 @@ def require(*commands, root=True):
         missing("needs %s" % ", ".join(lack))
 
 
-ARCH = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True).stdout.strip()
+class Platform:
+    """One line of static/platforms, the one map of architectures."""
+
+    def __init__(self, line):
+        f = line.split(None, 9)
+        self.arch, self.platform, self.zig_target, self.mcpu = f[0], f[1], f[2], f[3]
+        self.qemu_name, self.qemu_cpu, self.debian = f[4], f[5], f[6]
+        self.elf_class, self.elf_data, self.machine = f[7], f[8], f[9].strip()
+
+    def __repr__(self):
+        return self.arch
+
+    @property
+    def dir(self):
+        """Where `make dist` puts its binaries: dist/linux-ARCH/healthcheck."""
+        return DIST / ("linux-" + self.arch) / "healthcheck"
+
+
+PLATFORMS = [Platform(line) for line in (ROOT / "static" / "platforms").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+
+
+def platform(arch):
+    for p in PLATFORMS:
+        if p.arch == arch:
+            return p
+    raise HarnessError("%s is not in static/platforms" % arch)
+
+
+def qemu(arch):
+    """The argv prefix that runs `arch`'s binaries here under qemu-user:
+    Debian 12's qemu-user-static names the program qemu-ARCH-static, Debian
+    13's qemu-user (static too, from then on) qemu-ARCH. The -static one
+    first: Debian 12's qemu-ARCH is dynamic and would not start inside a
+    jail (tests/hardening). None when neither is installed."""
+    p = platform(arch)
+    base = p.qemu_name[:-len("-static")] if p.qemu_name.endswith("-static") else p.qemu_name
+    for name in (base + "-static", base):
+        path = shutil.which(name)
+        if path:
+            return [path] + ([] if p.qemu_cpu == "-" else ["-cpu", p.qemu_cpu])
+    return None
+
+
+def need_qemu(arch):
+    """qemu(arch), or a skip (a failure in CI) that names both packages."""
+    base = platform(arch).qemu_name.replace("-static", "")
+    return qemu(arch) or missing("neither %s-static nor %s is installed (Debian package qemu-user-static, "
+                                 "or qemu-user from Debian 13 on; scripts/deps.sh installs it)" % (base, base))
+
+
+_DPKG_ARCH = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True).stdout.strip()
+# This machine's platform (dist/linux-ARCH) and another one that runs under qemu-user.
+ARCH = next((p.arch for p in PLATFORMS if p.debian == _DPKG_ARCH), _DPKG_ARCH)
 OTHER_ARCH = "arm64" if ARCH == "amd64" else "amd64"
-QEMU = {"arm64": "qemu-aarch64-static", "amd64": "qemu-x86_64-static"}
 
 
 def clean_env(**extra):
@@ -247,8 +303,8 @@ def build(name):
         b = Build("cpython", Path(sys.executable).parent)
     else:
         arch = ARCH if name == "static" else OTHER_ARCH
-        wrapper = [] if name == "static" else [shutil.which(QEMU[arch]) or missing("%s is not installed" % QEMU[arch])]
-        b = Build(name, DIST / ("linux-" + arch) / "healthcheck", wrapper, static=True)
+        wrapper = [] if name == "static" else need_qemu(arch)
+        b = Build(name, platform(arch).dir, wrapper, static=True)
     if not b.path().exists():
         missing("no %s build at %s (make venv / make dist)" % (name, b.bin_dir))
     return b

@@ -47,9 +47,12 @@ ROWS = {
     "UNIX": ("kernel", AF_UNIX, None, "unix", TCP_LISTEN),
     # The kernel's TCP question first (over both families), then the service.
     "HTTP": ("http", AF_INET, IPPROTO_TCP, "tcp", TCP_LISTEN),
+    "GRPC": ("grpc", AF_INET, IPPROTO_TCP, "tcp", TCP_LISTEN),
+    # HTTP over TLS (httpscheck.py); in the static build only healthcheck-tls has TLS.
+    "HTTPS": ("https", AF_INET, IPPROTO_TCP, "tcp", TCP_LISTEN),
 }
 
-NAMES = ("TCP", "UDP", "TCP6", "UDP6", "UNIX", "HTTP")
+NAMES = ("TCP", "UDP", "TCP6", "UDP6", "UNIX", "HTTP", "GRPC", "HTTPS")
 
 # kind -> (the module that runs it, its options: name -> 1 when it takes a
 # value, 2 when it may be given again, 0 for a flag, or the long name that
@@ -61,6 +64,12 @@ KINDS = {
     "kernel": ("healthcheck.decide", {"--external": 0, "--accepting": 0}),
     "http": ("healthcheck.httpcheck", {"--accepting": 0, "--status": 1, "--header": 2, "-H": "--header", "--method": 1,
                            "--body": 1, "--timeout": 1}),
+    "grpc": ("healthcheck.grpccheck", {"--accepting": 0, "--service": 1, "--header": 2, "-H": "--header",
+                                       "--timeout": 1}),
+    # The http kind's module and options, and TLS's (tlsconn.py).
+    "https": ("healthcheck.httpcheck", {"--accepting": 0, "--status": 1, "--header": 2, "-H": "--header",
+                                        "--method": 1, "--body": 1, "--timeout": 1, "--cacert": 1,
+                                        "--servername": 1, "--cert": 1, "--key": 1}),
 }
 
 _made = {}

@@ -12,7 +12,12 @@ INET_USAGE = "%s PORTS [ADDRESS] [--quiet] [--debug] [--external] [--accepting] 
 UNIX_USAGE = "%s PATH|@NAME [--quiet] [--debug] [--accepting] [--wait SECONDS]"
 HTTP_USAGE = ("%s PORT[/PATH] [ADDRESS] | http://HOST[:PORT][/PATH] [--status CODES] [--header 'N: v']... "
               "[--method M] [--body TEXT] [--timeout SECS] [--accepting] [--quiet] [--debug] [--wait SECS]")
-USAGES = {"UNIX": UNIX_USAGE, "HTTP": HTTP_USAGE}
+GRPC_USAGE = ("%s PORT [ADDRESS] [--service NAME] [--header 'n: v']... [--timeout SECS] [--accepting] [--quiet] "
+              "[--debug] [--wait SECS]")
+# HTTPS (TLS hook, tlsconn.py): HTTP's options and TLS's.
+HTTPS_USAGE = ("%s PORT[/PATH] [ADDRESS] | https://HOST[:PORT][/PATH] [--cacert FILE] [--servername NAME] "
+               "[--cert FILE --key FILE] [HTTP's options]")
+USAGES = {"UNIX": UNIX_USAGE, "HTTP": HTTP_USAGE, "GRPC": GRPC_USAGE, "HTTPS": HTTPS_USAGE}
 
 MORE = """Several checks in one call: a word that names a tool starts the next one
 (TCP 80,443 udp 53 http 8080/healthz); every one must hold. A check's own
@@ -81,6 +86,24 @@ HTTP is the one tool that talks to the service; the others never do.
 %(more)s
 Rules: README.md of the healthcheck project. healthcheck %(v)s"""
 
+GRPC_HELP = """usage: %(usage)s
+       %(t)s --help | --version
+
+Exit 0 if the server on PORT answers grpc.health.v1.Health/Check with
+SERVING, 1 otherwise. The kernel is asked first, as for HTTP: nothing
+listening fails at once. Then one call over cleartext HTTP/2 (no TLS) to
+ADDRESS, else to 127.0.0.1 or ::1 (whichever the listener takes).
+
+  --service NAME the service asked about (default "": the whole server)
+  --header 'name: value', -H   metadata sent with the call (again for more)
+  --timeout SECS the whole call's limit (default 2)
+  --accepting    a full accept queue fails at once, without a call
+  --debug        the kernel's part, the frames each way, the fields received
+  -q, --quiet, --wait SECS, -h, --help, -V, --version: as for TCP
+
+%(more)s
+Rules: README.md of the healthcheck project. healthcheck %(v)s"""
+
 INET_ARGS = """  PORTS          a port 1-65535, or several joined by commas: 80,443
   ADDRESS        only count listeners that accept on this %(fam)s address of
                  this namespace (a wildcard listener accepts on every
@@ -115,6 +138,9 @@ TOOL is one of %s (any letter case):
   UNIX PATH|@NAME        a unix domain socket
   HTTP PORT[/PATH] [ADDRESS] | http://HOST[:PORT][/PATH]
                          the kernel first, then an HTTP request to the server
+  GRPC PORT [ADDRESS]    the kernel first, then a gRPC health check (HTTP/2)
+  HTTPS PORT[/PATH] [ADDRESS] | https://HOST[:PORT][/PATH]
+                         HTTP over TLS (static build: healthcheck-tls)
 Exit 0 if every check holds in this network namespace, 1 otherwise.
 
 %s
@@ -144,8 +170,16 @@ def usage(name):
 
 
 def help_text(name):
+    if name == "HTTPS":  # its text lives with TLS: the main static binary has neither
+        try:
+            from .httpscheck import HELP as HTTPS_HELP
+        except ImportError:
+            return "%s: TLS is not in this binary: /healthcheck/HTTPS --help (healthcheck-tls)" % name
+        return HTTPS_HELP % {"usage": HTTPS_USAGE % name, "t": name, "more": MORE, "v": __version__}
     if name == "HTTP":
         return HTTP_HELP % {"usage": HTTP_USAGE % name, "t": name, "more": MORE, "v": __version__}
+    if name == "GRPC":
+        return GRPC_HELP % {"usage": GRPC_USAGE % name, "t": name, "more": MORE, "v": __version__}
     if name == "UNIX":
         return HELP % {
             "usage": UNIX_USAGE % name, "t": name, "what": "a unix socket is listening on PATH",

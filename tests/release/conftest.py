@@ -13,34 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import Netns, missing
+# The one map of architectures and dist/ are the harness's; the tests import
+# them from here.
+from tests.harness import DIST as DIST
+from tests.harness import PLATFORMS as PLATFORMS
+from tests.harness import Netns, Platform, missing
 
 REPO = Path(__file__).resolve().parents[2]
-DIST = Path(os.environ.get("HEALTHCHECK_DIST", REPO / "dist"))
 IN_CI = os.environ.get("CI") == "true"
 SIZE_LIMIT = 307200
-
-
-class Platform:
-    """One line of static/platforms."""
-
-    def __init__(self, line: str):
-        f = line.split(None, 8)
-        self.arch, self.platform, self.zig_target, self.mcpu = f[0], f[1], f[2], f[3]
-        self.qemu = [f[4]] + ([] if f[5] == "-" else ["-cpu", f[5]])
-        self.elf_class, self.elf_data, self.machine = f[6], f[7], f[8].strip()
-        self.dir = DIST / ("linux-" + self.arch) / "healthcheck"
-
-    def __repr__(self):
-        return self.arch
-
-
-def read_platforms() -> list[Platform]:
-    lines = (REPO / "static" / "platforms").read_text().splitlines()
-    return [Platform(x) for x in lines if x.strip() and not x.startswith("#")]
-
-
-PLATFORMS = read_platforms()
 
 
 unavailable = missing  # fails under CI=true, skips elsewhere (tests/harness.py)

@@ -80,6 +80,19 @@ def test_index_has_the_eight_platforms(published):
     assert data == raw
 
 
+def test_index_names_each_sbom(published):
+    """Each platform's entry names its SBOM (make dist: dist/linux-ARCH/
+    healthcheck.spdx.json; a release's healthcheck-linux-ARCH.spdx.json) and
+    its sha256, which is the file's."""
+    index, _, _ = published
+    by_platform = {platform_of(m): m for m in index["manifests"]}
+    for p in PLATFORMS:
+        notes = by_platform[p.platform].get("annotations", {})
+        sbom = p.dir.parent / "healthcheck.spdx.json"
+        assert notes.get("healthcheck.sbom") == "healthcheck-linux-%s.spdx.json" % p.arch, (p.arch, notes)
+        assert notes.get("healthcheck.sbom.sha256") == hashlib.sha256(sbom.read_bytes()).hexdigest(), p.arch
+
+
 def test_each_image_holds_the_dist_binary(published):
     index, _, _ = published
     labels_seen = set()

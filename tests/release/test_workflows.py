@@ -41,3 +41,7 @@ def test_workflows_run_the_project_commands():
     release = (WORKFLOWS / "release.yml").read_text()
     assert "bash .ci/run" in ci
     assert "bash .ci/run" in release and "make publish" in release and "SHA256SUMS" in release
+    # the release's text names the tools from the package's one list, and
+    # the SBOMs of make dist go beside the binaries
+    assert "static/names.sh" in release and "TCP, UDP" not in release
+    assert 'cp "$d/healthcheck.spdx.json" "release/healthcheck-$a.spdx.json"' in release
