@@ -22,6 +22,17 @@ cold module, and `import healthcheck.cli` in the binary's entry point, find
 it) and binds each hot module's name to itself (so `netlink.fetch` works).
 That needs every module-level name of the hot modules to be unique, which
 this script checks: a clash fails the build.
+
+Cold units (UNITS): the modules that only one kind of check runs (the HTTP
+kind's four) are merged the same way into one more frozen module, named
+after the kind's module (the one cli imports) and loaded only by a check of
+that kind. Their relative imports of each other are removed; their imports
+from the hot modules become one `from . import a, b, ...` of the package's
+names at the unit's head (a name lookup each, where an import operation of
+`healthcheck.addr` interned a dotted name); it registers itself in
+sys.modules under each member's name. Every other member gets a stub file
+that loads the unit and hands out its names (module __getattr__), for an
+import of that member made first (the unit tests, another kind).
 """
 
 import ast
@@ -38,6 +49,9 @@ EXTENSIBLE = ("errno", "io", "os", "socket", "struct", "time")
 # The modules a plain check runs, in dependency order; __init__ comes first.
 HOT = ["__init__", "kernel_abi", "errors", "addr", "tools", "build_info", "record", "query", "verdict",
        "match", "netlink", "decide", "cli"]
+# Cold units: (the unit's module, its members in dependency order). The unit's
+# module is the kind's (tools.KINDS), so the kind's one import loads it all.
+UNITS = (("httpcheck", ["httpmsg", "kernelfirst", "httpprobe", "httpcheck"]),)
 
 
 def fail(message):
@@ -164,11 +178,138 @@ def main(argv):
     parts[aliases:aliases] = ['sys.modules["%s.%s"] = _bundle\n' % (PACKAGE, name) for name in HOT[1:]] + \
         ["%s = _bundle\n" % name for name in HOT[1:] if name not in owner]
     (stage / "__init__.py").write_text(builtin_imports("".join(parts)))
+    units = []
+    in_units = set()
+    for entry, members in UNITS:
+        present = [m for m in members if m in modules]
+        if not present:
+            continue  # a source without that kind
+        if len(present) != len(members):
+            fail("unit %s: members not in %s: %s" % (entry, src, ", ".join(sorted(set(members) - set(present)))))
+        (stage / (entry + ".py")).write_text(builtin_imports(make_unit(src, entry, members, imported)))
+        for name in members:
+            if name != entry:
+                (stage / (name + ".py")).write_text(STUB % (name, entry, entry))
+        units.append(entry)
+        in_units |= set(members)
     for name in modules:
-        if name not in HOT:
+        if name not in HOT and name not in in_units:
             (stage / (name + ".py")).write_text(builtin_imports((src / (name + ".py")).read_text()))
-    print("bundle.py: %d hot modules into %s/__init__.py, %d cold ones beside it"
-          % (len(HOT), stage, len(modules) - len(HOT)))
+    print("bundle.py: %d hot modules into %s/__init__.py, %d cold ones beside it%s"
+          % (len(HOT), stage, len(modules) - len(HOT) - len(in_units),
+             "".join(["; unit %s: %s" % (entry, ", ".join(members)) for entry, members in UNITS
+                      if entry in units])))
+
+
+STUB = '''"""healthcheck.%s is in the frozen unit healthcheck.%s (static/bundle.py),
+which registers itself under this name: this stub only serves an import of
+it made before the unit's own, and hands out the unit's names."""
+
+from .%s import _unit_attr as __getattr__
+'''
+
+
+def unit_imports(text, tree, name, members, package_made, seen):
+    """A member's text for its unit: its relative imports of other members
+    removed (they share the unit's globals), its imports from hot modules
+    removed and returned ({local name: name in the package}) for the unit's
+    head, and a module-level `import x` that the package already made
+    (`sys`, `struct`) or an earlier member made (`seen`) removed; each
+    becomes `pass`, so a block that held only imports stays valid. Imports
+    of other cold modules stay as they are."""
+    lines = text.splitlines(keepends=True)
+    edits = []
+    taken = {}
+
+    def take(alias):
+        local = alias.asname or alias.name
+        if taken.get(local, alias.name) != alias.name:
+            fail("%s.py: %r is imported as two names" % (name, local))
+        taken[local] = alias.name
+
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            made = tuple((a.name, a.asname) for a in node.names)
+            if made in package_made:
+                for alias in node.names:
+                    take(alias)
+                edits.append((node, None))
+            elif made in seen:
+                edits.append((node, None))
+            seen.add(made)
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        if node.level == 0:
+            if (node.module or "").split(".")[0] == PACKAGE:
+                fail("%s.py: import %s relatively (from .x import y) to be bundled" % (name, node.module))
+            continue
+        if node.level != 1:
+            fail("%s.py: only `from .` imports can be bundled" % name)
+        if node.module in HOT:
+            for alias in node.names:
+                take(alias)
+            edits.append((node, None))
+        elif node.module in members:
+            for alias in node.names:
+                if alias.asname and alias.asname != alias.name:
+                    fail("%s.py: `import ... as` from a member of its unit cannot be bundled" % name)
+            edits.append((node, None))
+        elif node.module is None:
+            kept = []
+            for alias in node.names:
+                if alias.name in HOT or alias.name == "__version__":
+                    take(alias)
+                elif alias.name in members:
+                    if alias.asname and alias.asname != alias.name:
+                        fail("%s.py: `from . import %s as` cannot be bundled" % (name, alias.name))
+                else:
+                    kept.append(alias.name + (" as " + alias.asname if alias.asname else ""))
+            if kept and node.lineno != node.end_lineno:
+                fail("%s.py: a multi-line `from . import` of other modules: put it on one line" % name)
+            edits.append((node, "from . import " + ", ".join(kept) if kept else None))
+    for node, new in sorted(edits, key=lambda e: e[0].lineno, reverse=True):
+        lines[node.lineno - 1:node.end_lineno] = [" " * node.col_offset + (new or "pass") + "\n"]
+    return "".join(lines), taken
+
+
+def make_unit(src, entry, members, package_made):
+    """The text of the unit `entry`: its members concatenated in order,
+    after a head that imports the package's names they use and registers
+    the unit under every member's name."""
+    owner = {}
+    head = {"sys": "sys"}
+    seen = set()
+    parts = []
+    for name in members:
+        text = (src / (name + ".py")).read_text()
+        text, taken = unit_imports(text, ast.parse(text), name, members, package_made, seen)
+        # What is left defines the member's own names (its imports of other cold modules too).
+        for defined in sorted(defined_names(ast.parse(text))):
+            if defined in owner:
+                fail("%r is defined by both %s.py and %s.py: rename one" % (defined, owner[defined], name))
+            owner[defined] = name
+        for local, real in taken.items():
+            if head.get(local, real) != real:
+                fail("%s.py: %r is imported from the package as two names" % (name, local))
+            head[local] = real
+        parts.append("\n# ---- %s.py\n%s" % (name, text))
+    for local in head:
+        if local in owner:
+            fail("%r is imported from the package and defined by %s.py: rename one" % (local, owner[local]))
+    for own in ("_unit", "_unit_attr"):
+        if own in owner or own in head:
+            fail("the name %s is the bundle's own" % own)
+    names = ["    %s,\n" % (real if real == local else "%s as %s" % (real, local))
+             for local, real in sorted(head.items())]
+    text = ['"""healthcheck.%s, bundled for the static build by static/bundle.py from %s."""\n\n'
+            % (entry, ", ".join(members)),
+            "from . import (\n%s)\n\n_unit = sys.modules[__name__]\n" % "".join(names)]
+    text += ['sys.modules["%s.%s"] = _unit\n' % (PACKAGE, name) for name in members if name != entry]
+    text += ["%s = _unit\n" % name for name in members if name != entry and name not in owner]
+    # The stubs' module __getattr__ (one function for them all).
+    text.append("\n\ndef _unit_attr(name):\n    return getattr(_unit, name)\n")
+    return "".join(text + parts)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,9 @@ connect. Only then is the service asked (httpprobe.py), within --timeout.
 
 from . import __version__, httpmsg
 from .addr import format_endpoint
-from .errors import UsageError, shown
+from .errors import HealthcheckError, UsageError, shown
+from .httpmsg import printable
 from .kernelfirst import ProbeAnswer, address_arg, kernel_first
-from .wait import parse_seconds
 
 DEFAULT_TIMEOUT_MS = 2000
 
@@ -44,15 +44,20 @@ def make_check(tool, positionals, options):
     if len(positionals) > 2:
         raise UsageError("too many arguments: '%s'" % shown(positionals[-1]))
     target = httpmsg.parse_target(positionals[0])
-    if target.scheme != "http":
-        raise UsageError("'%s': this HTTP speaks plain http:// only, no TLS" % shown(positionals[0]))
+    tls = None
+    if target.scheme == "https" or tool.kind == "https":  # TLS hook: HTTPS and https:// (httpscheck.py)
+        try:
+            from .httpscheck import tls_for
+        except ImportError:  # the main static binary: TLS is the second binary's
+            raise HealthcheckError("TLS is not in this binary: use HTTPS of healthcheck-tls (/healthcheck/HTTPS)")
+        tls = tls_for(tool, target, options)
     family, addr, localhost = target.family, target.addr, target.host is not None and target.family is None
-    subject = "%s %s" % (tool.name, shown(positionals[0], 60))
+    subject = "%s %s" % (tool.name, printable(positionals[0], 60))
     if len(positionals) == 2:
         if target.host is not None:
             raise UsageError("the URL names the host already: drop '%s'" % shown(positionals[1]))
         family, addr, localhost = address_arg(positionals[1])
-        subject += " on " + shown(positionals[1], 45)
+        subject += " on " + printable(positionals[1], 45)
     codes = httpmsg.DEFAULT_CODES
     if "--status" in options:
         codes = httpmsg.parse_codes(options["--status"])
@@ -68,11 +73,15 @@ def make_check(tool, positionals, options):
         body = body.encode("utf-8", "surrogateescape") if isinstance(body, str) else body
     timeout_ms = DEFAULT_TIMEOUT_MS
     if "--timeout" in options:
+        from .wait import parse_seconds  # only then: a check without it does not import wait
+
         timeout_ms = parse_seconds(options["--timeout"], "--timeout")
         if timeout_ms == 0:
             raise UsageError("--timeout 0: give the exchange some time, such as 2 or 0.5 seconds")
-    return HttpCheck(subject, target, family, addr, localhost, method, headers, codes, body, timeout_ms,
-                     "--accepting" in options)
+    check = HttpCheck(subject, target, family, addr, localhost, method, headers, codes, body, timeout_ms,
+                      "--accepting" in options)
+    check.tls = tls  # TLS hook: None, or tlsconn.TlsOptions
+    return check
 
 
 def run_check(check, backend=None, explain=False):
@@ -97,8 +106,15 @@ def run_check(check, backend=None, explain=False):
                                                    httpprobe.seconds_text(check.timeout_ms)))
         lines.extend(["> " + line for line in httpprobe.request_lines(request)])
     try:
-        resp = httpprobe.exchange(family, addr, port, request, check.timeout_ms, check.body is not None,
-                                  check.method == "HEAD")
+        if check.tls is None:
+            resp = httpprobe.exchange(family, addr, port, request, check.timeout_ms, check.body is not None,
+                                      check.method == "HEAD")
+        else:  # TLS hook: the same exchange after a TLS handshake (httpscheck.py)
+            from . import httpscheck
+
+            resp = httpscheck.exchange(family, addr, port, request, check.timeout_ms, check.body is not None,
+                                       check.method == "HEAD", check.tls, httpscheck.server_name(check, addr),
+                                       lines if explain else None)
     except httpprobe.ProbeFailed as err:
         return ProbeAnswer(False, "%s: %s" % (check.subject, err), lines)
     if explain:

@@ -46,11 +46,18 @@ MAX_CHUNK_LINE = 1024  # a chunk-size line with its extensions
 DEFAULT_CODES = ((200, 399),)
 
 LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-TCHAR = "!#$%&'*+-.^_`|~" + DIGITS + LETTERS
+TCHAR = LETTERS + "-" + DIGITS + "!#$%&'*+.^_`|~"
 TCHAR_B = TCHAR.encode()
 DIGITS_B = b"0123456789"
 HEX_B = HEXDIGITS.encode()
 SCHEME_CHARS = "+-." + DIGITS + LETTERS  # RFC 3986
+# What errors.shown() keeps as it is (printable ASCII but the backslash),
+# and what a target or a header value may hold (with the backslash, HTAB).
+# The sets strip() searches, byte by byte: the usual characters first.
+PLAIN = 'abcdefghijklmnopqrstuvwxyz0123456789/.-: _,;=ABCDEFGHIJKLMNOPQRSTUVWXYZ!"#$%&\'()*+<>?@[]^`{|}~'
+PLAIN_B = PLAIN.encode()
+TEXT = PLAIN + "\\"
+TEXT_TAB = TEXT + "\t"
 TARGET_FORMS = "PORT[/PATH] (8080/healthz) or http://HOST[:PORT][/PATH]"
 
 # Response body framing (Response._mode).
@@ -90,9 +97,24 @@ def _quoted(text, limit=40):
     return "'%s'" % shown(text, limit)
 
 
+def printable(value, limit=40):
+    """errors.shown(value, limit), for text or bytes that are nearly always
+    plain already: then without its walk over every character (on
+    MicroPython each one an interned one-character string)."""
+    if len(value) <= limit:
+        if isinstance(value, bytes):
+            if not value.strip(PLAIN_B):
+                return value.decode()
+        elif not value.strip(PLAIN):
+            return value
+    return shown(value, limit)
+
+
 def _first_bad(text, allow_tab):
     """The code of the first character of `text` that is a control
     character, DEL or not ASCII (HTAB allowed if `allow_tab`), else -1."""
+    if not text.strip(TEXT_TAB if allow_tab else TEXT):
+        return -1  # the usual text: no walk over its characters (see printable)
     for ch in text:
         code = ord(ch)
         if (code < 32 and not (allow_tab and code == 9)) or code >= 127:
@@ -126,7 +148,7 @@ def parse_target(text):
     if scheme not in ("http", "https"):
         raise UsageError("%s: only http:// and https:// URLs, or %s" % (_quoted(scheme + "://"), TARGET_FORMS))
     cut = len(rest)
-    for mark in "/?":
+    for mark in ("/", "?"):  # not "/?": iterating a str makes a str of each character
         at = rest.find(mark)
         if 0 <= at < cut:
             cut = at
@@ -179,7 +201,7 @@ def parse_target(text):
 
 def _port_form(text):
     cut = len(text)
-    for mark in "/?":
+    for mark in ("/", "?"):
         at = text.find(mark)
         if 0 <= at < cut:
             cut = at
@@ -256,6 +278,9 @@ def build_request(method, path, host_value, headers, version_text):
     parse_header, sent in order after the defaults; a user Host,
     User-Agent or Accept (any case) replaces the default one. Connection:
     close is always sent."""
+    if not headers:  # the usual request: one format, no list of lines
+        return ("%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: healthcheck/%s\r\nAccept: */*\r\n"
+                "Connection: close\r\n\r\n" % (method, path, host_value, version_text)).encode()
     if len(headers) > MAX_HEADERS:
         raise UsageError("at most %d --header options" % MAX_HEADERS)
     given = [name.lower() for name, _ in headers]
@@ -300,38 +325,44 @@ class Response:
     (WIRE_LIMIT of a chunked one) are ever asked for.
 
     After the head: version ("HTTP/1.1"), status (int), reason and
-    headers [(name, value)] (printably escaped text). 1xx responses but
-    101 are skipped. The body is read only with want_body, and not for
-    HEAD, 1xx, 204 or 304: then body holds its first BODY_LIMIT bytes
-    and truncated says whether more was left unread. stage(): what is
-    awaited ("an answer", "the headers", "the body", "nothing").
+    headers [(name, value)] (printably escaped text, made when asked:
+    only --debug shows them). 1xx responses but 101 are skipped. The body
+    is read only with want_body, and not for HEAD, 1xx, 204 or 304: then
+    body holds its first BODY_LIMIT bytes and truncated says whether more
+    was left unread. stage(): what is awaited ("an answer", "the
+    headers", "the body", "nothing").
     """
 
+    # The state a response starts in, as class attributes: an instance gets
+    # its own only for what changes (a check makes one response; each
+    # attribute set in __init__ was work on MicroPython).
     where = None  # set by httpprobe.exchange: "127.0.0.1:8080"
+    version = status = reason = body = None
+    truncated = False
+    done = False
+    kept = 0  # body bytes kept
+    # The head being read when it comes in pieces: the pieces, joined once
+    # its end is found, so a server sending a byte at a time costs no
+    # quadratic copying. A head whole in one piece is parsed from it.
+    _pieces = ()
+    _size = 0  # bytes in _pieces
+    _tail = b""  # their last 2 bytes: an end mark may straddle pieces
+    _start = b""  # the first 41 bytes: enough to tell and show what it is
+    _heads = 0  # bytes of the heads parsed (interim responses)
+    _fields = ()  # the final head's [name, value] (bytes)
+    _mode = _NONE  # how the body is read; set with what reading it needs (_frame):
+    # _left: body bytes (Content-Length) or chunk bytes still due; _state: of
+    # a chunked body; _cbuf: its bytes not yet parsed (a chunk-size line);
+    # _wire: its bytes read, framing included; _parts, _small: the body
+    # pieces kept (see _keep)
 
     def __init__(self, head_only=False, want_body=False):
         self.head_only = head_only
         self.want_body = want_body
-        self.version = self.status = self.reason = self.body = None
-        self.headers = []
-        self.truncated = False
-        self.done = False
-        self.received = 0  # bytes fed, all of them
-        self.kept = 0  # body bytes kept
-        # The head being read: its pieces, joined once its end is found, so
-        # a server sending a byte at a time costs no quadratic copying.
-        self._pieces = []
-        self._size = 0  # bytes in _pieces
-        self._tail = b""  # their last 2 bytes: an end mark may straddle pieces
-        self._start = b""  # the first 41 bytes: enough to tell and show what it is
-        self._heads = 0  # bytes of the heads parsed (interim responses)
-        self._mode = _NONE
-        self._left = 0  # body bytes (Content-Length) or chunk bytes still due
-        self._state = _SIZE
-        self._cbuf = b""  # a chunked body's bytes not yet parsed (a chunk-size line)
-        self._wire = 0  # bytes of a chunked body read, framing included
-        self._parts = []  # body pieces kept (see _keep)
-        self._small = []
+
+    @property
+    def headers(self):
+        return [(name.decode(), shown(value, 1000)) for name, value in self._fields]
 
     def stage(self):
         if self.done:
@@ -354,7 +385,6 @@ class Response:
     def feed(self, data):
         if self.done:
             return
-        self.received += len(data)
         if self.status is None:
             if not data:
                 raise ProtocolError(self._closed_in_head())
@@ -395,39 +425,55 @@ class Response:
                 return "connection closed in the middle of the headers"
         return "connection closed in the middle of the status line"
 
+    def _hold(self, data):
+        if self._size:
+            self._pieces.append(data)
+        else:
+            self._pieces = [data]
+        self._size += len(data)
+
     def _read_heads(self, data):
         """Take `data` into the head; parse every head it completes. ->
         the bytes after the final head (the body's first), or None."""
         while True:
-            if len(self._start) <= 40:
+            # A piece that starts a head with "HTTP/" needs no sniffing; the
+            # usual answer is a head that starts and ends in one piece, parsed
+            # from it with no copy into pieces.
+            if (self._size or not data.startswith(b"HTTP/")) and len(self._start) <= 40:
                 self._start = (self._start + data)[:41]
                 if not _http_start(self._start):
                     if len(self._start) > 40:
                         raise ProtocolError(not_http(self._start))
-                    self._pieces.append(data)  # too few to show: wait for more, or the end
-                    self._size += len(data)
+                    self._hold(data)  # too few to show: wait for more, or the end
                     return None
-            window = self._tail + data
-            end = -1
-            for mark in (b"\n\n", b"\n\r\n"):
-                at = window.find(mark)
-                if at >= 0 and (end < 0 or at + len(mark) < end):
-                    end = at + len(mark)
+            window = self._tail + data if self._tail else data
+            # The end of the first blank line ("\n\n" or "\n\r\n"), or -1.
+            end = window.find(b"\n\r\n")
+            if end < 0:
+                end = window.find(b"\n\n")
+                end = end + 2 if end >= 0 else -1
+            else:
+                bare = window.find(b"\n\n", 0, end + 2)  # one that ends before the CRLF one
+                end = bare + 2 if bare >= 0 else end + 3
             size = self._heads + self._size
             if end < 0:
                 if size + len(data) >= HEAD_LIMIT:
                     raise ProtocolError("response headers longer than %d KB" % (HEAD_LIMIT // 1024))
-                self._pieces.append(data)
-                self._size += len(data)
+                if not self._start:
+                    self._start = data[:41]
+                self._hold(data)
                 self._tail = window[-2:]
                 return None
             end -= len(self._tail)  # in data: the mark ends there, not in the tail
             if size + end > HEAD_LIMIT:
                 raise ProtocolError("response headers longer than %d KB" % (HEAD_LIMIT // 1024))
-            self._pieces.append(data[:end])
-            head = b"".join(self._pieces)
-            data = data[end:]
-            self._pieces, self._size, self._tail, self._start = [], 0, b"", b""
+            head = data[:end] if end < len(data) else data
+            data = data[end:] if end < len(data) else b""
+            if self._size:
+                self._hold(head)
+                head = b"".join(self._pieces)
+                self._pieces, self._size, self._tail = (), 0, b""
+            self._start = b""
             self._heads += len(head)
             self._parse_head(head)
             if self.status is not None:
@@ -436,38 +482,45 @@ class Response:
                 return None
 
     def _parse_head(self, head):
-        lines = head.split(b"\n")[:-2]  # the blank line and what follows it
-        for i in range(len(lines)):
-            if lines[i][-1:] == b"\r":
-                lines[i] = lines[i][:-1]
+        lines = head.split(b"\r\n")
+        if head.count(b"\n") != len(lines) - 1:  # a bare LF: not CRLF throughout, as nearly every server sends
+            lines = head.split(b"\n")
+            for i in range(len(lines)):
+                if lines[i].endswith(b"\r"):
+                    lines[i] = lines[i][:-1]
         line = lines[0]
         parts = line.split(b" ", 2)
         version = parts[0]
         code = parts[1] if len(parts) > 1 else b""
-        if (len(version) != 8 or version[:7] != b"HTTP/1." or version[7:].strip(DIGITS_B)
-                or len(code) != 3 or code.strip(DIGITS_B) or not 100 <= int(code.decode()) <= 599):
+        if (len(version) != 8 or not version.startswith(b"HTTP/1.") or not 48 <= version[7] <= 57
+                or len(code) != 3 or code.strip(DIGITS_B) or not 100 <= int(code) <= 599):
             raise ProtocolError("bad status line: '%s'" % shown(line, 60))
-        status = int(code.decode())
+        status = int(code)
         fields = []
-        for line in lines[1:]:
-            if line[:1] in (b" ", b"\t"):  # obs-fold: part of the field before
+        many = len(lines) > MAX_HEADERS + 3  # the status line, the blank line and what follows it
+        for line in lines[1:-2]:
+            if line[0] in (32, 9):  # obs-fold (SP, HTAB): part of the field before
                 if not fields:
                     raise ProtocolError("bad header line: '%s'" % shown(line, 60))
                 fields[-1][1] += b" " + line.strip(b" \t")
                 continue
             name, colon, value = line.partition(b":")
-            name = name.rstrip(b" \t")
-            if not colon or not name or name.strip(TCHAR_B):
-                raise ProtocolError("bad header line: '%s'" % shown(line, 60))
-            if len(fields) >= MAX_HEADERS:
+            # The usual name, letters and "-" up to the colon, is a token as it is: no
+            # rstrip(), and no strip() that searches TCHAR_B for each of its bytes.
+            if not colon or not name.replace(b"-", b"").isalpha():
+                name = name.rstrip(b" \t")
+                if not colon or not name or name.strip(TCHAR_B):
+                    raise ProtocolError("bad header line: '%s'" % shown(line, 60))
+            if many and len(fields) >= MAX_HEADERS:
                 raise ProtocolError("more than %d header fields" % MAX_HEADERS)
             fields.append([name, value.strip(b" \t")])
         if 100 <= status < 200 and status != 101:
             return  # interim (100 Continue, 103 Early Hints): the answer follows
-        self.version = version.decode()
+        # A literal for the usual one: decode() searches the interned strings first (MicroPython)
+        self.version = "HTTP/1.1" if version == b"HTTP/1.1" else version.decode()
         self.status = status
-        self.reason = shown(parts[2], 100) if len(parts) > 2 else ""
-        self.headers = [(name.decode(), shown(value, 1000)) for name, value in fields]
+        self.reason = printable(parts[2], 100) if len(parts) > 2 else ""
+        self._fields = fields
         self._frame(fields)
 
     def _frame(self, fields):
@@ -476,22 +529,26 @@ class Response:
         codings = []
         lengths = []
         for name, value in fields:
-            lower = name.decode().lower()
-            if lower == "transfer-encoding":
+            # Names by length first: no lowercase copy of every other one.
+            size = len(name)
+            if size == 17 and name.lower() == b"transfer-encoding":
                 codings += [c.strip().lower() for c in shown(value, 200).split(",") if c.strip()]
-            elif lower == "content-length":
+            elif size == 14 and name.lower() == b"content-length":
                 for item in value.split(b","):
                     item = item.strip(b" \t")
                     if not item or item.strip(DIGITS_B) or len(item) > 18:
                         raise ProtocolError("bad Content-Length: '%s'" % shown(value, 40))
-                    lengths.append(int(item.decode()))
+                    lengths.append(int(item))
         for n in lengths:
             if n != lengths[0]:
                 raise ProtocolError("conflicting Content-Length values")
         if self.head_only or self.status < 200 or self.status in (204, 304) or not self.want_body:
             self._finish(False)
-        elif codings:
+            return
+        self._parts, self._small = [], []
+        if codings:
             self._mode = _CHUNKED if codings[-1] == "chunked" else _CLOSE
+            self._state, self._cbuf, self._wire = _SIZE, b"", 0
         elif lengths:
             self._mode = _LENGTH
             self._left = lengths[0]
@@ -521,7 +578,7 @@ class Response:
         self.truncated = truncated
         if self.want_body and self._mode != _NONE:
             self.body = b"".join(self._parts + self._small)
-        self._parts = self._small = []
+            self._parts = self._small = ()
 
     def _dechunk(self, data):
         data = data[:WIRE_LIMIT - self._wire]
@@ -541,7 +598,7 @@ class Response:
                 size = size.partition(b";")[0].rstrip(b" \t")
                 if not size or size.strip(HEX_B) or len(size) > 16:
                     raise ProtocolError("bad chunk size: '%s'" % shown(line, 40))
-                self._left = int(size.decode(), 16)
+                self._left = int(size, 16)
                 if not self._left:
                     self._finish(False)  # the last chunk; trailers are not read
                 else:

@@ -21,15 +21,14 @@ socket's own timeouts set with setsockopt (see _set_timeout).
 
 import struct
 import sys
+import time
 
 from . import build_info
-from .addr import format_endpoint
+from .addr import format_addr, format_endpoint
 from .errors import HealthcheckError, describe_oserror, errno_of, shown
 from .httpmsg import ProtocolError, Response, codes_text
-from .kernel_abi import AF_INET6, EAFNOSUPPORT, ECONNREFUSED, SOCK_STREAM
-from .namespace import sockaddr
+from .kernel_abi import AF_INET, AF_INET6, EAFNOSUPPORT, ECONNREFUSED, SOCK_STREAM
 from .netlink import socket_mod
-from .wait import _clock
 
 SOL_SOCKET = 1  # 0xffff only on alpha, mips, parisc and sparc: none of ours
 MSG_NOSIGNAL = 0x4000  # a peer that closed gives EPIPE, never SIGPIPE
@@ -46,6 +45,28 @@ WHEN = {"an answer": "before a status line", "the headers": "in the middle of th
         "the body": "in the middle of the body"}
 
 MICROPYTHON = sys.implementation.name == "micropython"
+
+# The clock and the address argument are wait._clock's and
+# namespace.sockaddr's twins: importing those two modules for them was a
+# tenth of an HTTP check's work in the static build.
+if MICROPYTHON:
+    _now, _diff = time.ticks_ms, time.ticks_diff
+else:
+    def _now():
+        return int(time.monotonic() * 1000)
+
+    def _diff(a, b):
+        return a - b
+
+
+def sockaddr(family, addr, port):
+    """connect()'s address: MicroPython's socket takes the raw struct
+    sockaddr, CPython's a tuple."""
+    v4 = family == AF_INET
+    if not MICROPYTHON:
+        return (format_addr(addr), port) + (() if v4 else (0, 0))
+    # family (host order), port, and for IPv6 the flow label; the address; zeros or the scope id
+    return struct.pack("@H", family) + struct.pack(">HI", port, 0)[:2 if v4 else 6] + addr + bytes(8 if v4 else 4)
 
 
 class ProbeFailed(HealthcheckError):
@@ -108,15 +129,10 @@ def exchange(family, addr, port, request, timeout_ms, want_body, head_only=False
     `request` (bytes, httpmsg.build_request), read the response: its head,
     and its body when `want_body` (not for `head_only`, a HEAD request).
     At most HEAD_LIMIT + WIRE_LIMIT bytes are read."""
-    now, diff, _ = _clock()
-    start = now()
+    start = _now()
     where = format_endpoint(addr, port)
-    limit = seconds_text(timeout_ms)
     resp = Response(head_only, want_body)
     resp.where = where
-
-    def left():
-        return timeout_ms - diff(now(), start)
 
     try:
         sock = socket_mod.socket(family, SOCK_STREAM)
@@ -125,46 +141,55 @@ def exchange(family, addr, port, request, timeout_ms, want_body, head_only=False
             raise ProbeFailed("cannot connect to %s: this kernel has no IPv%s"
                               % (where, "6" if family == AF_INET6 else "4"))
         raise ProbeFailed("cannot open a TCP socket: %s" % describe_oserror(err))
+    # The socket's timeouts as last set (ms): one that is still what is left
+    # (loopback answers within the millisecond) is not set again.
+    snd = rcv = 0
     try:
-        ms = left()
+        ms = timeout_ms - _diff(_now(), start)
         try:
             if ms <= 0:
                 raise OSError(ETIMEDOUT)
             _set_timeout(sock, SO_SNDTIMEO, ms)
+            snd = ms
             sock.connect(sockaddr(family, addr, port))
         except OSError as err:
             code = errno_of(err)
             if code == ECONNREFUSED:
                 raise ProbeFailed("connection refused by %s" % where)
             if code in TIMED_OUT:
-                raise ProbeFailed("connect to %s timed out after %s" % (where, limit))
+                raise ProbeFailed("connect to %s timed out after %s" % (where, seconds_text(timeout_ms)))
             raise ProbeFailed("cannot connect to %s: %s" % (where, _oserror_text(err)))
 
         sent = 0
         while sent < len(request):
-            ms = left()
+            ms = timeout_ms - _diff(_now(), start)
             try:
                 if ms <= 0:
                     raise OSError(EAGAIN)
-                _set_timeout(sock, SO_SNDTIMEO, ms)
-                sent += sock.send(request[sent:], MSG_NOSIGNAL)
+                if ms != snd:
+                    _set_timeout(sock, SO_SNDTIMEO, ms)
+                    snd = ms
+                sent += sock.send(request[sent:] if sent else request, MSG_NOSIGNAL)
             except OSError as err:
                 if errno_of(err) in TIMED_OUT:
-                    raise ProbeFailed("could not send the request within %s (connected to %s)" % (limit, where))
+                    raise ProbeFailed("could not send the request within %s (connected to %s)"
+                                      % (seconds_text(timeout_ms), where))
                 raise ProbeFailed("sending the request to %s: %s" % (where, _oserror_text(err)))
 
         while not resp.done:
-            ms = left()
+            ms = timeout_ms - _diff(_now(), start)
             try:
                 if ms <= 0:
                     raise OSError(EAGAIN)
-                _set_timeout(sock, SO_RCVTIMEO, ms)
+                if ms != rcv:
+                    _set_timeout(sock, SO_RCVTIMEO, ms)
+                    rcv = ms
                 data = sock.recv(resp.want())
             except OSError as err:
                 if errno_of(err) not in TIMED_OUT:
                     raise ProbeFailed("%s %s (%s)" % (_oserror_text(err), WHEN[resp.stage()], where))
                 resp.sniff()
-                raise ProbeFailed(_stalled(resp, limit, where))
+                raise ProbeFailed(_stalled(resp, seconds_text(timeout_ms), where))
             resp.feed(data)
     except ProtocolError as err:
         raise ProbeFailed("%s (%s)" % (err, where))
@@ -189,12 +214,8 @@ def _status_text(resp):
 
 
 def _as_bytes(text):
-    if isinstance(text, bytes):
-        return text
-    try:
-        return text.encode()
-    except ValueError:  # CPython: argv bytes that are not UTF-8
-        return text.encode("utf-8", "surrogateescape")
+    # CPython: argv bytes that are not UTF-8 come back as they were given
+    return text if isinstance(text, bytes) else text.encode("utf-8", "surrogateescape")
 
 
 def judge(result, codes, body_text=None):

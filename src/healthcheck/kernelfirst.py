@@ -95,6 +95,11 @@ def kernel_first(check, port, backend, explain, lines):
             lines.append("kernel: " + verdict.reason)
         if verdict.ok:
             return connect_to(name, asked, verdict.results[0].listening), None
+        if asked is None and verdict.results and not verdict.results[0].candidates:
+            # No socket at all on the port: the IPv4 question's dump held
+            # both families' (an IPv6 listener is a candidate even when it
+            # does not count), so the IPv6 question could find none either.
+            break
     # The no that tells most: IPv4's, unless the IPv6 question found a
     # listener that is not accepting.
     for verdict in verdicts[1:]:

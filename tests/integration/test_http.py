@@ -385,8 +385,6 @@ BAD = [
     (("8080/a\x7fb",), "'8080/a\\x7fb' holds a control character: percent-encode it (a space is %20)"),
     (("ftp://127.0.0.1/",), "'ftp://': only http:// and https:// URLs, or PORT[/PATH] (8080/healthz) or "
                             "http://HOST[:PORT][/PATH]"),
-    (("https://127.0.0.1:8443/healthz",), "'https://127.0.0.1:8443/healthz': this HTTP speaks plain http:// only, "
-                                          "no TLS"),
     (("http://example.com/",), "host 'example.com': no host names (no DNS): give an IP address or localhost"),
     (("8080", "example.com"), "bad address 'example.com': give an IPv4 or IPv6 address or localhost (no DNS)"),
     (("8080", "[::1]"), "bad address '[::1]': write an IPv6 address without brackets"),
