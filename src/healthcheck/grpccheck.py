@@ -1,8 +1,11 @@
 """The "grpc" kind: the kernel first, then one grpc.health.v1.Health/Check
-call over cleartext HTTP/2 with prior knowledge (h2.py).
+call over cleartext HTTP/2 with prior knowledge (h2.py), or over TLS with
+ALPN "h2" (--tls: tlsconn.py, which the main static binary leaves out:
+there --tls says to use healthcheck-tls).
 
     GRPC PORT [ADDRESS] [--service NAME] [--header 'name: value']...
          [--timeout SECONDS] [--accepting]
+         [--tls [--cacert FILE] [--servername NAME] [--cert FILE --key FILE]]
 
 make_check(tool, positionals, options) -> GrpcCheck; run_check(check,
 backend, explain) -> ProbeAnswer (.ok, .reason, .explain()).
@@ -27,7 +30,8 @@ BARRED = ("connection", "keep-alive", "proxy-connection", "transfer-encoding", "
 class GrpcCheck:
     """subject: how the answer names the check ("GRPC 50051 --service a");
     family, addr, localhost: the asked address (kernelfirst.py); service:
-    bytes; metadata: [(name, value)]; timeout_ms; accepting."""
+    bytes; metadata: [(name, value)]; timeout_ms; accepting; tls: None, or
+    tlsconn.TlsOptions."""
 
 
 def make_check(tool, positionals, options):
@@ -60,6 +64,14 @@ def make_check(tool, positionals, options):
     if check.timeout_ms == 0:
         raise UsageError("--timeout 0: give the call some time, such as 2 or 0.5 seconds")
     check.accepting = "--accepting" in options
+    check.tls = None
+    if [n for n in ("--tls", "--cacert", "--servername", "--cert", "--key") if n in options]:  # TLS hook
+        try:
+            from .tlsconn import grpc_options
+        except ImportError:  # the main static binary: TLS is the second one's (static/tls/README.md)
+            raise HealthcheckError("TLS is not in this binary: use /healthcheck/healthcheck-tls grpc %d --tls ..."
+                                   % check.port)
+        grpc_options(check, options)
     return check
 
 
@@ -91,7 +103,7 @@ def run_check(check, backend=None, explain=False):
     now, diff, _ = _clock()
     start = now()
     step = "the connection"
-    sock = None
+    sock = conn = info = None
     try:
         sock = socket_mod.socket(family, SOCK_STREAM)
 
@@ -103,13 +115,30 @@ def run_check(check, backend=None, explain=False):
 
         arm(SO_SNDTIMEO)
         sock.connect(sockaddr(family, addr, check.port))
+        if check.tls is not None:  # TLS hook: the session, its handshake (tlsconn.py)
+            from .tlsconn import grpc_conn
+
+            conn = grpc_conn(sock, check, addr, where, lambda: ms - diff(now(), start), call, seconds_text(ms))
         while not call.done:
             step = call.step()
             while call.out:
-                arm(SO_SNDTIMEO)
-                call.out = call.out[sock.send(call.out, MSG_NOSIGNAL):]
-            arm(SO_RCVTIMEO)
-            data = sock.recv(8192)
+                if conn is None:
+                    arm(SO_SNDTIMEO)
+                    call.out = call.out[sock.send(call.out, MSG_NOSIGNAL):]
+                else:  # MicroPython: the handshake is in the first send
+                    call.out = call.out[conn.send(call.out):]
+                    if info is None and explain:
+                        info = conn.info()
+            if conn is None:
+                arm(SO_RCVTIMEO)
+                data = sock.recv(8192)
+                if not call.got and data[:1] in b"\x15\x16" and data[1:2] == b"\x03":  # a TLS record
+                    raise HealthcheckError("the server speaks TLS: use --tls")
+                if not data and not call.got:  # what grpcio's TLS port does to a cleartext preface
+                    raise HealthcheckError("the server closed the connection at the HTTP/2 preface: not gRPC in "
+                                           "cleartext; if the port is TLS, use --tls")
+            else:
+                data = conn.recv(8192)
             if not data:
                 call.closed()
             call.feed(data)
@@ -121,12 +150,16 @@ def run_check(check, backend=None, explain=False):
             text = "timed out after %s waiting for %s (%s)" % (seconds_text(ms), step, where)
         else:
             text = "%s before %s (%s)" % (_oserror_text(err), step, where)
-    except HealthcheckError as err:
-        ok, text = False, "%s (%s)" % (err, where)
+    except HealthcheckError as err:  # tlsconn's lines name the endpoint themselves
+        ok, text = False, str(err) if where in str(err) else "%s (%s)" % (err, where)
     finally:
-        if sock is not None:
+        if conn is not None:
+            conn.close()
+        elif sock is not None:
             sock.close()
     if explain:
         lines.append("connect to " + where)
+        lines.extend(info or ())
         lines.extend(call.lines)
     return ProbeAnswer(ok, "%s: %s" % (check.subject, text), lines)
+

@@ -8,13 +8,15 @@ healthcheck-tls only; the main binary is built without this module
     available() -> None, or why TLS is not in this build (one line)
     TlsOptions(cacert, servername, cert, key)      file paths, or None
     from_options(options) -> TlsOptions            --cacert, --servername, --cert, --key
-    TlsConn(sock, tls, host, arm, left, where)     sock: connected; host: the
+    TlsConn(sock, tls, host, arm, left, where, alpn=None)   sock: connected; host: the
         name checked and sent as SNI when there is no --servername (the URL's
         host, or the address connected to: an IP address is checked against
         the certificate's IP SANs); arm(sock, ms) sets sock's send and
         receive timeouts (the TLS socket on CPython, which takes the
         descriptor over); left() -> ms of the caller's deadline; where:
-        "127.0.0.1:8443" for the messages. The handshake runs in
+        "127.0.0.1:8443" for the messages; alpn: the protocol names
+        offered by ALPN (["h2"]: gRPC servers refuse a client without it),
+        or None for no ALPN. The handshake runs in
         .handshake() on CPython, with the first .send() on MicroPython.
       .handshake()              raises TlsFailed (why, in one line)
       .send(data) -> n          raises TlsFailed during the handshake,
@@ -22,7 +24,10 @@ healthcheck-tls only; the main binary is built without this module
       .recv(n) -> bytes         b"" at the end of the stream; the same (TLS 1.3:
                                 a server's refusal of the client comes here)
       .close()
-      .info() -> ["TLSv1.3 TLS_AES_256_GCM_SHA384", "certificate: CN=x, expires ..."]
+      .info() -> ["TLSv1.3 TLS_AES_256_GCM_SHA384", "ALPN: h2", "certificate: CN=x, expires ..."]
+    grpc_options(check, options), grpc_conn(sock, check, addr, where, left,
+        call, limit): GRPC --tls's part (grpccheck.py), kept here, out of
+        the main static binary
 
 Verification is off unless --cacert names a CA file: then the chain and
 the name (--servername, else host) must verify, or TlsFailed says why:
@@ -132,8 +137,8 @@ def _is_ip(text):
 
 
 class TlsConn:
-    def __init__(self, sock, tls, host, arm, left, where):
-        self.raw, self.arm, self.left, self.where = sock, arm, left, where
+    def __init__(self, sock, tls, host, arm, left, where, alpn=None):
+        self.raw, self.arm, self.left, self.where, self.alpn = sock, arm, left, where, alpn
         self.name = tls.servername or host
         self.verify = tls.cacert is not None
         self.shaken = False
@@ -163,6 +168,8 @@ class TlsConn:
                 ctx.load_cert_chain(tls.cert, tls.key)
         except (ssl.SSLError, ValueError) as err:
             raise TlsFailed(self._file_error(err, tls))
+        if self.alpn:
+            ctx.set_alpn_protocols(self.alpn)
         self.sock = ctx.wrap_socket(self.raw, server_hostname=self.name, do_handshake_on_connect=False)
 
     def _file_error(self, err, tls):
@@ -192,6 +199,8 @@ class TlsConn:
             except (ValueError, OSError):
                 raise TlsFailed("cannot use --cert %s with --key %s: not a certificate and its key"
                                 % (shown(tls.cert, 40), shown(tls.key, 40)))
+        if self.alpn:  # static/tls/micropython-tls.patch adds it, as CPython names it
+            ctx.set_alpn_protocols(self.alpn)
         # An address is checked against the IP SANs when verifying; as SNI
         # it names nothing (RFC 6066), so it is not sent without --cacert.
         name = self.name if self.verify or not _is_ip(self.name) else None
@@ -322,6 +331,9 @@ class TlsConn:
             else:
                 version, suite = self.sock.version(), self.sock.cipher()[0]
             lines.append("TLS: %s %s" % (version, suite))
+            if self.alpn:
+                lines.append("ALPN: %s" % (self.sock.selected_alpn_protocol()
+                                           or "none chosen by the server (offered %s)" % ", ".join(self.alpn)))
             der = self.sock.getpeercert(True)
         except (OSError, ValueError, TypeError, AttributeError):
             return lines
@@ -404,6 +416,73 @@ class TlsConn:
         if len(rest) >= 7 and rest[1:2] == b"." and rest[3:4] == b" " and rest[4:7].isdigit():
             return "%s (it answered like HTTP; %s): use HTTP" % (NOT_TLS, self.where)
         return "%s (its answer is no TLS record; %s)" % (NOT_TLS, self.where)
+
+
+# ------------------------------------------------------------ GRPC --tls
+# grpccheck.py's TLS part, here because the main static binary, which has no
+# TLS, leaves this module out: its GRPC stays as small as it was.
+def grpc_options(check, options):
+    """make_check's: check.tls from --tls and its options."""
+    if "--tls" not in options:
+        raise UsageError("--cacert, --servername, --cert and --key go with --tls")
+    why = available()
+    if why is not None:
+        raise HealthcheckError(why)
+    check.tls = from_options(options)
+    check.subject += " --tls"
+
+
+def grpc_conn(sock, check, addr, where, left, call, limit):
+    """The TLS session for the h2.Call `call` on the connected sock: ALPN
+    "h2" (a grpcio TLS port closes a client that offers none), the request's
+    :scheme https, the name: --servername, else localhost or the address
+    connected to. Handshake failures are TlsFailed in GRPC's words."""
+    from .addr import format_addr
+    from .httpprobe import SO_RCVTIMEO, SO_SNDTIMEO, _set_timeout
+
+    call.block = call.block.replace(b"\x07:scheme\x04http", b"\x07:scheme\x05https")  # h2.py writes cleartext's
+    call.size += 1
+    call.fields[1] = [":scheme", "https"]
+
+    def arm(s, ms):
+        _set_timeout(s, SO_SNDTIMEO, ms)
+        _set_timeout(s, SO_RCVTIMEO, ms)
+
+    conn = _GrpcConn(sock, check.tls, "localhost" if check.localhost else format_addr(addr), arm, left, where,
+                     ["h2"])
+    conn.call, conn.limit = call, limit
+    try:
+        conn.handshake()
+    except TlsFailed as err:
+        conn.close()
+        raise conn.said(err)
+    return conn
+
+
+class _GrpcConn(TlsConn):
+    def said(self, err):
+        text = str(err).replace("the time given", self.limit)
+        if text.startswith(NOT_TLS) and ": use" not in text:
+            text += ": leave out --tls"
+        return TlsFailed(text)
+
+    def send(self, data):
+        try:
+            return TlsConn.send(self, data)
+        except TlsFailed as err:
+            raise self.said(err)
+
+    def recv(self, n):
+        try:
+            data = TlsConn.recv(self, n)
+        except TlsFailed as err:
+            raise self.said(err)
+        if not data and not self.call.got:
+            # grpcio's TLS port, missing the client certificate it wants,
+            # ends a TLS 1.3 connection after the handshake without an alert.
+            raise TlsFailed("the server closed the connection after the TLS handshake, before its SETTINGS (%s)%s"
+                            % (self.where, self.hint))
+        return data
 
 
 def _timeout():

@@ -65,7 +65,8 @@ KINDS = {
     "http": ("healthcheck.httpcheck", {"--accepting": 0, "--status": 1, "--header": 2, "-H": "--header", "--method": 1,
                            "--body": 1, "--timeout": 1}),
     "grpc": ("healthcheck.grpccheck", {"--accepting": 0, "--service": 1, "--header": 2, "-H": "--header",
-                                       "--timeout": 1}),
+                                       "--timeout": 1, "--tls": 0, "--cacert": 1, "--servername": 1, "--cert": 1,
+                                       "--key": 1}),
     # The http kind's module and options, and TLS's (tlsconn.py).
     "https": ("healthcheck.httpcheck", {"--accepting": 0, "--status": 1, "--header": 2, "-H": "--header",
                                         "--method": 1, "--body": 1, "--timeout": 1, "--cacert": 1,

@@ -12,8 +12,8 @@ INET_USAGE = "%s PORTS [ADDRESS] [--quiet] [--debug] [--external] [--accepting] 
 UNIX_USAGE = "%s PATH|@NAME [--quiet] [--debug] [--accepting] [--wait SECONDS]"
 HTTP_USAGE = ("%s PORT[/PATH] [ADDRESS] | http://HOST[:PORT][/PATH] [--status CODES] [--header 'N: v']... "
               "[--method M] [--body TEXT] [--timeout SECS] [--accepting] [--quiet] [--debug] [--wait SECS]")
-GRPC_USAGE = ("%s PORT [ADDRESS] [--service NAME] [--header 'n: v']... [--timeout SECS] [--accepting] [--quiet] "
-              "[--debug] [--wait SECS]")
+GRPC_USAGE = ("%s PORT [ADDRESS] [--service NAME] [--header 'n: v']... [--timeout SECS] [--accepting] [--tls "
+              "[--cacert FILE] [--servername NAME] [--cert FILE --key FILE]] [--quiet] [--debug] [--wait SECS]")
 # HTTPS (TLS hook, tlsconn.py): HTTP's options and TLS's.
 HTTPS_USAGE = ("%s PORT[/PATH] [ADDRESS] | https://HOST[:PORT][/PATH] [--cacert FILE] [--servername NAME] "
                "[--cert FILE --key FILE] [HTTP's options]")
@@ -91,15 +91,24 @@ GRPC_HELP = """usage: %(usage)s
 
 Exit 0 if the server on PORT answers grpc.health.v1.Health/Check with
 SERVING, 1 otherwise. The kernel is asked first, as for HTTP: nothing
-listening fails at once. Then one call over cleartext HTTP/2 (no TLS) to
-ADDRESS, else to 127.0.0.1 or ::1 (whichever the listener takes).
+listening fails at once. Then one call over cleartext HTTP/2 (or TLS with
+--tls) to ADDRESS, else to 127.0.0.1 or ::1 (whichever the listener takes).
 
   --service NAME the service asked about (default "": the whole server)
   --header 'name: value', -H   metadata sent with the call (again for more)
   --timeout SECS the whole call's limit (default 2)
   --accepting    a full accept queue fails at once, without a call
+  --tls          the call over TLS 1.2 or 1.3 (ALPN h2). The certificate is
+                 not verified unless --cacert FILE names its CA(s) (PEM or
+                 DER): then its chain and name (--servername NAME, also sent
+                 as SNI; else localhost or the address connected to)
+  --cert FILE --key FILE   a client certificate, for servers that want one
   --debug        the kernel's part, the frames each way, the fields received
+                 (with --tls: the version, cipher, ALPN and certificate)
   -q, --quiet, --wait SECS, -h, --help, -V, --version: as for TCP
+
+The static build's TLS is a second binary: /healthcheck/healthcheck-tls grpc
+PORT --tls ... (the GRPC beside TCP has none).
 
 %(more)s
 Rules: README.md of the healthcheck project. healthcheck %(v)s"""

@@ -38,6 +38,7 @@
 #define MBEDTLS_SSL_KEEP_PEER_CERTIFICATE      // --debug shows the server's certificate
 #define MBEDTLS_SSL_EXTENDED_MASTER_SECRET
 #define MBEDTLS_SSL_ALL_ALERT_MESSAGES
+#define MBEDTLS_SSL_ALPN   // GRPC --tls offers "h2": gRPC servers close a client without it
 #define MBEDTLS_KEY_EXCHANGE_ECDHE_ECDSA_ENABLED
 #define MBEDTLS_KEY_EXCHANGE_ECDHE_RSA_ENABLED
 // A record can be 16 KB; what we send is one small request.

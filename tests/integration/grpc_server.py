@@ -2,15 +2,17 @@
 tests/integration/test_grpc.py; run INSIDE a test's network namespace:
 
     grpc_server.py ADDR PORT [SERVICE=STATUS]... [--no-health] [--token TOKEN]
-                   [--ready FILE]
+                   [--cert FILE --key FILE [--client-ca FILE]] [--ready FILE]
 
 ADDR PORT: where it listens (grpcio's "ADDR:PORT"; [::] takes IPv4 too
 unless the namespace says otherwise). SERVICE=STATUS: the health status of
 a service ("" for the server as a whole: =SERVING), as grpc.health.v1 names
 them. --no-health: a server with no health service (the call gets
 UNIMPLEMENTED). --token: every call must carry `authorization: Bearer
-TOKEN`, else UNAUTHENTICATED (an interceptor). --ready: a file written
-once the server listens. It serves until killed.
+TOKEN`, else UNAUTHENTICATED (an interceptor). --cert, --key: a TLS port
+(grpcio's secure port: ALPN h2 required) with this certificate and key, PEM;
+--client-ca: and a client certificate signed by FILE required. --ready: a
+file written once the server listens. It serves until killed.
 """
 
 import sys
@@ -54,7 +56,18 @@ def main(argv):
             servicer.set(name, health_pb2.HealthCheckResponse.ServingStatus.Value(status))
         health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
     where = "[%s]:%s" % (addr, port) if ":" in addr else "%s:%s" % (addr, port)
-    if not server.add_insecure_port(where):
+    if "--cert" in options:
+        with open(options["--key"], "rb") as k, open(options["--cert"], "rb") as c:
+            pair = (k.read(), c.read())
+        ca = None
+        if "--client-ca" in options:
+            with open(options["--client-ca"], "rb") as f:
+                ca = f.read()
+        creds = grpc.ssl_server_credentials([pair], root_certificates=ca, require_client_auth=ca is not None)
+        port_ok = server.add_secure_port(where, creds)
+    else:
+        port_ok = server.add_insecure_port(where)
+    if not port_ok:
         sys.exit("grpc_server.py: cannot listen on " + where)
     server.start()
     if "--ready" in options:
