@@ -17,11 +17,15 @@ UDP sockets. For each N every method is first checked for the right answer
 (listening port -> 0, closed port -> 1), then timed one process per check by
 hyperfine -N, from a driver that has already entered the namespace.
 
-HTTP, last, in a namespace of its own ("hcbench-<pid>h"): busybox httpd on
-127.0.0.1 serving one file, asked by `HTTP PORT/healthz`, a C floor doing only
-the exchange, busybox wget and curl. httpd closes first, so every check leaves
-a TIME_WAIT socket on its side; deleting that namespace purges them, and they
-never reach the rows of /proc/net/tcp the TCP checks above read.
+HTTP, HTTPS and GRPC last, each against its server on 127.0.0.1 in a namespace
+of its own ("hcbench-<pid>h", "...s", "...g"): busybox httpd asked by `HTTP
+PORT/healthz`, a C floor doing only the exchange, busybox wget and curl;
+openssl s_server -HTTP (self-signed certificate made for the run) asked by
+`HTTPS PORT/healthz` and `curl -k`; the tests' grpcio health server asked by
+`GRPC PORT` and by Python's grpcio client (bench/grpc_client.py, a process per
+check); `TCP PORT` beside each. Every such check leaves a TIME_WAIT socket on one
+side; deleting the namespace purges them, and they never reach the rows of
+/proc/net/tcp the TCP checks above read.
 
 Timing figures are reported, never asserted. Exit status: 0 when the harness
 worked (missing methods are skipped with a note), 1 when it broke (namespace,
@@ -54,7 +58,10 @@ BENCH = ROOT / "bench"
 # the last one: no migration between CPUs in the middle of a check, whose
 # cost then differs by method (the larger the program, the more it pays).
 PIN = ["taskset", "-c", str((os.cpu_count() or 1) - 1)] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else []
-P4, P6, PU, PH, PCLOSED = 18080, 18081, 18082, 18083, 18099  # below the ephemeral range
+P4, P6, PU, PH, PS, PG, PCLOSED = 18080, 18081, 18082, 18083, 18084, 18085, 18099  # below the ephemeral range
+# The server's own no, asked of the live server before timing (verify): an HTTP(S) 404, a
+# gRPC service the server reports NOT_SERVING.
+NO_ARG = {"http": "/missing", "https": "/missing", "grpc": "down"}
 T0 = time.monotonic()
 SMOKE = dict(Ns=[0, 1000], M=1000, other_ns=1000, rounds=1, warmup=3, min_runs=5, max_runs=30, budget_s=0.25,
              inproc_warmup=5, inproc_runs=50, phase_timeout=60, deadline=240)
@@ -178,7 +185,7 @@ def make_methods(floors, notes, user_bin=None):
                 lambda p: ["udp", str(p), "-b"])
         add(g + "-empty", "C floor: empty process", g, fe, lambda p: [], checks="none")
 
-    # HTTP against busybox httpd on 127.0.0.1 (measure_http): args_for(port, path).
+    # HTTP against busybox httpd on 127.0.0.1 (measure_served): args_for(port, path).
     def url(p, path):
         return "http://127.0.0.1:%d%s" % (p, path)
 
@@ -194,23 +201,53 @@ def make_methods(floors, notes, user_bin=None):
     # curl -f: exit 7 when it cannot connect, 22 for a status of 400 or more
     add("http-curl", "curl -fsS -o /dev/null URL", "http", curl,
         lambda p, path="/healthz": ["-fsS", "-o", "/dev/null", url(p, path)], fails=(7, 22))
+
+    # HTTPS against openssl s_server on 127.0.0.1 (measure_served): args_for(port, path).
+    add("https-static", "static binary `HTTPS PORT/healthz` (healthcheck-tls)", "https", dist / "HTTPS",
+        lambda p, path="/healthz": ["%d%s" % (p, path)])
+    add("https-static-tcp", "static binary `TCP PORT` (the kernel's answer alone)", "https", dist / "TCP",
+        lambda p, path=None: [str(p)], checks="kernel")
+    add("https-curl", "curl -k -fsS -o /dev/null https://127.0.0.1:PORT/healthz", "https", curl,
+        lambda p, path="/healthz": ["-k", "-fsS", "-o", "/dev/null", "https://127.0.0.1:%d%s" % (p, path)],
+        fails=(7, 22))
+
+    # gRPC health against a grpcio server on 127.0.0.1 (measure_served): args_for(port, service).
+    add("grpc-static", "static binary `GRPC PORT`", "grpc", dist / "GRPC",
+        lambda p, svc=None: [str(p)] + (["--service", svc] if svc else []))
+    add("grpc-static-tcp", "static binary `TCP PORT` (the kernel's answer alone)", "grpc", dist / "TCP",
+        lambda p, svc=None: [str(p)], checks="kernel")
+    # One process per check, as a health check runs; the dev venv has grpcio (test extras).
+    client = str(BENCH / "grpc_client.py")
+    if grpc_importable(venv / "python"):
+        add("grpc-grpcio", "Python grpcio client (`HealthStub.Check`, one process each)", "grpc", venv / "python",
+            lambda p, svc=None: [client, str(p)] + ([svc] if svc else []))
+    else:
+        notes.append("missing: %s with grpcio and grpcio-health-checking (the test extras: the Python "
+                     "grpcio client and the gRPC server are not run)" % (venv / "python"))
     return M
 
 
+def grpc_importable(py):
+    return py.exists() and run([str(py), "-c", "import grpc, grpc_health.v1.health_pb2_grpc"], cwd="/").rc == 0
+
+
 def verify(ns, m, listening_ports):
-    """The method must answer right before it is timed. Returns a rough seconds/run."""
+    """The method must answer right before it is timed. Returns a rough seconds/run: the best of
+    the cases with the timed answer (a closed port or a 404 can cost far less than the answer
+    timed, an HTTPS handshake or a gRPC call, and would make the budget buy far too many runs)."""
     closed_rc, missing_rc = m["fails"]
     cases = [(p, (), 0) for p in listening_ports] + [(PCLOSED, (), closed_rc)]
-    if m["group"] == "http" and m["checks"] == "exit":  # the server's no: a 404
-        cases.append((listening_ports[0], ("/missing",), missing_rc))
+    if m["group"] in NO_ARG and m["checks"] == "exit":  # the server's no: a 404, NOT_SERVING
+        cases.append((listening_ports[0], (NO_ARG[m["group"]],), missing_rc))
     if m["checks"] == "closed":  # argv always names the closed port
         cases, m = [(PCLOSED, (), closed_rc)], dict(m, checks="exit")
     if m["checks"] == "kernel":  # only the kernel is asked: any answer from the server is a yes
         m = dict(m, checks="exit")
-    t_best = None
+    t_best, timed_rc = None, cases[0][2]
     for port, path, want in cases:
         p = ns.run([m["exe"]] + m["args_for"](port, *path), clean_env(**m["env"]), timeout=60, cwd="/")
-        t_best = p.seconds if t_best is None else min(t_best, p.seconds)
+        if want == timed_rc:
+            t_best = p.seconds if t_best is None else min(t_best, p.seconds)
         if m["checks"] == "exit" and p.rc != want:
             raise HarnessError("wrong answer: %s on port %d%s exited %d, expected %d\n%s%s" % (
                 m["label"], port, "".join(path), p.rc, want, p.out, p.err))
@@ -379,6 +416,9 @@ def machine_info():
         "timer": "hyperfine -N (%s)%s" % (first(["hyperfine", "--version"]),
                                           ", pinned to CPU %s (taskset)" % PIN[-1] if PIN else ""),
         "ss": first(["ss", "-V"]),
+        "openssl": first(["openssl", "version"]),
+        "curl": " ".join(first(["curl", "--version"]).split()[:2]),
+        "grpcio": first([str(ROOT / ".venv" / "bin" / "python"), "-c", "import grpc; print(grpc.__version__)"]),
         "commit": first(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]),
         "tcp_ehash_entries": first(["cat", "/proc/sys/net/ipv4/tcp_ehash_entries"]),
         "load": open("/proc/loadavg").read().split()[:3],
@@ -483,52 +523,95 @@ def wait_listening(ns, port, proc, seconds=10):
     raise HarnessError("nothing listening on %d after %d s" % (port, seconds))
 
 
-def measure_http(ns_name, cfg, methods, results, work):
-    """HTTP checks against busybox httpd on 127.0.0.1:PH, in a namespace of its own (module
-    docstring: the TIME_WAIT sockets). httpd runs on the timed CPU too: it works while the
-    check waits for its answer, and on another CPU every check would also pay for waking it
-    there and for whatever else runs on that CPU."""
-    if not any(m["group"] == "http" for m in methods):
-        return
+def httpd_server(d, notes):
+    """busybox httpd serving one file (a 404 for anything else)."""
     bb = shutil.which("busybox")
     if not bb:
-        results["notes"].append("missing: busybox (busybox-static: the HTTP checks need its httpd)")
-        return
-    www = work / "www"
+        notes.append("missing: busybox (busybox-static: the HTTP checks need its httpd)")
+        return None
+    (d / "www").mkdir()
+    (d / "www" / "healthz").write_text("ok\n")
+    (d / "httpd.conf").write_text("")  # empty: no /etc/httpd.conf of this machine's
+    return [bb, "httpd", "-f", "-p", "127.0.0.1:%d" % PH, "-h", str(d / "www"), "-c", str(d / "httpd.conf")], "/"
+
+
+def tls_server(d, notes):
+    """openssl s_server -HTTP (C, one connection at a time, as busybox httpd) with a self-signed
+    ECDSA P-256 certificate made here; -HTTP sends a file of the current directory as the
+    whole answer, so /missing can be a real 404."""
+    ossl = shutil.which("openssl")
+    if not ossl:
+        notes.append("missing: openssl (the HTTPS checks need its s_server)")
+        return None
+    run([ossl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem"), "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"], timeout=60, check=True)
+    www = d / "www"
     www.mkdir()
-    (www / "healthz").write_text("ok\n")
-    conf = work / "httpd.conf"  # empty: no /etc/httpd.conf of this machine's
-    conf.write_text("")
+    (www / "healthz").write_bytes(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nok\n")
+    (www / "missing").write_bytes(b"HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+    return [ossl, "s_server", "-quiet", "-HTTP", "-accept", "127.0.0.1:%d" % PS, "-cert", str(d / "cert.pem"),
+            "-key", str(d / "key.pem")], str(www)
+
+
+def grpc_server(d, notes):
+    """The tests' grpcio server with the standard health service: "" SERVING, "down" NOT_SERVING."""
+    py = ROOT / ".venv" / "bin" / "python"
+    if not grpc_importable(py):
+        return None  # make_methods has said so
+    return [str(py), str(ROOT / "tests" / "integration" / "grpc_server.py"), "127.0.0.1", str(PG),
+            "down=NOT_SERVING"], "/"
+
+
+# group -> (port, server, what), in the order they run
+SERVED = {"http": (PH, httpd_server, "busybox httpd"),
+          "https": (PS, tls_server, "openssl s_server -HTTP"),
+          "grpc": (PG, grpc_server, "grpcio server (grpc.health.v1)")}
+
+
+def measure_served(ns_name, group, cfg, methods, results, work):
+    """The checks of `group` against their server on 127.0.0.1, in a namespace of its own
+    (module docstring: the TIME_WAIT sockets). The server runs on the timed CPU too: it works
+    while the check waits for its answer, and on another CPU every check would also pay for
+    waking it there and for whatever else runs on that CPU."""
+    if not any(m["group"] == group for m in methods):
+        return
+    port, server, what = SERVED[group]
+    d = work / group
+    d.mkdir()
+    spec = server(d, results["notes"])
+    if spec is None:
+        return
+    argv, cwd = spec
     ns = Netns(peer=False, name=ns_name)
-    log_path = work / "httpd.log"
-    httpd = None
+    log_path = d / "server.log"
+    proc = None
     try:
         with open(log_path, "wb") as log_f:
-            httpd = subprocess.Popen(ns.prefix + PIN + [bb, "httpd", "-f", "-p", "127.0.0.1:%d" % PH, "-h", str(www),
-                                                        "-c", str(conf)],
-                                     stdin=subprocess.DEVNULL, stdout=log_f, stderr=subprocess.STDOUT, cwd="/")
+            proc = subprocess.Popen(ns.prefix + PIN + argv, stdin=subprocess.DEVNULL, stdout=log_f,
+                                    stderr=subprocess.STDOUT, cwd=cwd)
         try:
-            wait_listening(ns, PH, httpd)
+            wait_listening(ns, port, proc, seconds=30)  # grpcio's import takes a while on a busy machine
         except HarnessError as e:
-            raise HarnessError("busybox httpd: %s: %s" % (e, log_path.read_text(errors="replace")[-300:]))
-        log("busybox httpd on 127.0.0.1:%d in namespace %s" % (PH, ns.name))
-        timer = Timer(ns, cfg, work / "http-hf")
+            raise HarnessError("%s: %s: %s" % (what, e, log_path.read_text(errors="replace")[-300:]))
+        log("%s on 127.0.0.1:%d in namespace %s" % (what, port, ns.name))
+        timer = Timer(ns, cfg, d / "hf")
         timer.work.mkdir()
-        time_group(ns, timer, cfg, methods, results, "http", 0, [PH])
+        time_group(ns, timer, cfg, methods, results, group, 0, [port])
         for argv, n in timer.misses.items():
             results["notes"].append("%s: %d timed run(s) failed and were left out" % (os.path.basename(argv), n))
-        if httpd.poll() is not None:
-            raise HarnessError("busybox httpd exited (%d) during the HTTP checks" % httpd.returncode)
-        sock = socket_summary(ns)
-        results["http_timewait"] = sock.get("timewait")
+        if proc.poll() is not None:
+            raise HarnessError("%s exited (%d) during the %s checks: %s" % (
+                what, proc.returncode, group.upper(), log_path.read_text(errors="replace")[-300:]))
+        results["%s_timewait" % group] = socket_summary(ns).get("timewait")
     finally:
-        if httpd is not None and httpd.poll() is None:
-            httpd.terminate()
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
             try:
-                httpd.wait(timeout=10)
+                proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                httpd.kill()
-                httpd.wait()
+                proc.kill()
+                proc.wait()
         ns.delete()
 
 
@@ -567,7 +650,8 @@ def main():
     ns, notes = None, []
     results = {"mode": "smoke" if a.smoke else "full", "Ns": cfg["Ns"], "M": cfg["M"],
                "rounds": cfg["rounds"], "wrong_answers": [],
-               "tcp": {}, "udp": {}, "http": {}, "inproc": {}, "sockets": {}, "notes": notes, "methods": {}}
+               "tcp": {}, "udp": {}, "http": {}, "https": {}, "grpc": {}, "inproc": {}, "sockets": {},
+               "notes": notes, "methods": {}}
     status = 0
     try:
         floors, results["floor_compiler"] = build_floors(work)
@@ -594,7 +678,8 @@ def main():
         measure(ns, timer, cfg, methods, results, py)
         for argv, n in timer.misses.items():
             notes.append("%s: %d timed run(s) failed and were left out" % (os.path.basename(argv), n))
-        measure_http(ns.name + "h", cfg, methods, results, work)
+        for group, suffix in (("http", "h"), ("https", "s"), ("grpc", "g")):
+            measure_served(ns.name + suffix, group, cfg, methods, results, work)
         results["duration_s"] = round(time.monotonic() - T0, 1)
         status = 1 if results["wrong_answers"] else 0
         results["load_end"] = open("/proc/loadavg").read().split()[:3]
