@@ -1,5 +1,6 @@
-# healthcheck: TCP, UDP, TCP6, UDP6, UNIX as one static binary (+ symlinks), in an
-# image that holds nothing else. Use it as a source for COPY:
+# healthcheck: TCP, UDP, TCP6, UDP6, UNIX, HTTP and GRPC as one static binary
+# (+ symlinks), HTTPS in a second one with TLS (healthcheck-tls), in an image
+# that holds nothing else. Use it as a source for COPY:
 #
 #     COPY --from=healthcheck:latest /healthcheck /healthcheck
 #     HEALTHCHECK CMD ["/healthcheck/TCP", "8080"]
@@ -67,7 +68,7 @@ ARG SOURCE=
 ARG HEALTHCHECK_REVISION=
 LABEL org.opencontainers.image.title="healthcheck" \
       org.opencontainers.image.revision="${HEALTHCHECK_REVISION}" \
-      org.opencontainers.image.description="TCP, UDP, TCP6, UDP6, UNIX: exit 0 if a port or unix socket is listening inside the container, 1 otherwise. One static binary, no shell or libc needed." \
+      org.opencontainers.image.description="TCP, UDP, TCP6, UDP6, UNIX, HTTP, HTTPS, GRPC: exit 0 if the service in the container is listening (and for HTTP, HTTPS and GRPC answering), 1 otherwise. Static binaries, no shell or libc needed." \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.licenses="MIT" \
       org.opencontainers.image.version="${VERSION}"

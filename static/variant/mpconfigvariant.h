@@ -38,21 +38,55 @@
 #define MICROPY_ENABLE_EMERGENCY_EXCEPTION_BUF (1)
 #define MICROPY_EMERGENCY_EXCEPTION_BUF_SIZE (256)
 
-// Modules. Built-in: sys, os, errno, struct, socket (Makefile), io, micropython,
-// gc, time. No collections, array, math/cmath, json, re, select: ppc64le, the
-// largest code, must stay under 300 KB (f-strings, memoryview, frozenset and
-// next(it, default) are off for the same reason; the package uses none).
+// Modules. Built-in: sys, os, errno, struct, socket (Makefile), io, time. No
+// collections, array, math/cmath, json, re, select: ppc64le, the largest code,
+// must stay small (f-strings, memoryview, frozenset and next(it, default) are
+// off for the same reason; the package uses none).
 #define MICROPY_PY_MATH (0)
 #define MICROPY_PY_COLLECTIONS (0)
 #define MICROPY_PY_ARRAY (0)
 #define MICROPY_PY_CMATH (0)
 #define MICROPY_PY_SYS_STDFILES (1)
-#define MICROPY_PY_SYS_MAXSIZE (1)
 #define MICROPY_PY_ERRNO (1)
 #define MICROPY_PY_OS (1)
 #define MICROPY_PY_OS_INCLUDEFILE "ports/unix/modos.c"
 #define MICROPY_PY_OS_GETENV_PUTENV_UNSETENV (1)
 #define MICROPY_PY_TIME (1)  // ticks_ms, sleep_ms: --wait (a few hundred bytes)
+
+// Left out for size (#20, #21: every binary <= 340 KiB, amd64 <= 300 KiB),
+// healthcheck-tls too (static/tls/variant includes this file): features that
+// neither the package, static/bundle.py's generated code nor tests/unit/ use,
+// found by grepping them and checked by running the unit suite on this
+// binary. With MPY_CROSS_FLAGS = -O3 (mpconfigvariant.mk) about 17 KB on
+// amd64 and 19 KB on ppc64le (static/README.md, "The variant"). A frozen
+// module that uses one of these fails only when that line runs (its bytecode
+// comes from mpy-cross, which has them all); a test script fails to compile.
+// Kept because used: property (httpmsg.py), a module's __getattr__
+// (bundle.py's stubs), MICROPY_CPYTHON_COMPAT (bytes.decode, str.encode).
+#define MICROPY_PY_BUILTINS_SET (0)          // no set, {a, b}, set comprehension: 4.7 KB
+#define MICROPY_PY_ASYNC_AWAIT (0)           // async def/for/with, await: 2.8 KB
+#define MICROPY_PY_ASSIGN_EXPR (0)           // :=
+#define MICROPY_PY_GENERATOR_PEND_THROW (0)
+#define MICROPY_PY_BUILTINS_EVAL_EXEC (0)    // eval(), exec()
+#define MICROPY_PY_BUILTINS_DICT_FROMKEYS (0)
+#define MICROPY_PY_BUILTINS_REVERSED (0)
+#define MICROPY_PY_BUILTINS_FILTER (0)
+#define MICROPY_PY_BUILTINS_RANGE_ATTRS (0)  // range(...).start/.stop/.step
+#define MICROPY_PY_GC (0)                    // the gc module (collection still runs)
+#define MICROPY_GC_ALLOC_THRESHOLD (0)       // gc.threshold(): a test in every allocation
+#define MICROPY_PY_MICROPYTHON (0)           // the micropython module (const, opt_level)
+#define MICROPY_PY_IO_BYTESIO (0)            // io.StringIO stays (tests/unit)
+#define MICROPY_PY_VFS (0)                   // the vfs module; open() and os.* stay
+#define MICROPY_VFS_WRITABLE (0)             // os.mkdir/remove/rename/rmdir/unlink
+#define MICROPY_PY_OS_STATVFS (0)
+// errno.errorcode: str(OSError) still says "[Errno 2] ENOENT" (a search of
+// the errno module's table instead of a dict)
+#define MICROPY_PY_ERRNO_ERRORCODE (0)
+// Only what the compiler makes of scripts run by hc-micropython: the frozen
+// bytecode comes from mpy-cross. (COMP_CONST_TUPLE stays: with it and
+// COMP_CONST both off, py/parse.c does not compile with clang -Werror.)
+#define MICROPY_COMP_CONST (0)
+#define MICROPY_COMP_DOUBLE_TUPLE_ASSIGN (0)
 
 // Tool mode (static/micropython-tool-mode.patch): when started as TCP, UDP,
 // TCP6 or UDP6, run healthcheck.cli.run() from the frozen modules with

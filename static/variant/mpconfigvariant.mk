@@ -18,3 +18,9 @@ MICROPY_VFS_LFS1 = 0
 MICROPY_VFS_LFS2 = 0
 
 MICROPY_ROM_TEXT_COMPRESSION = 1
+
+# The frozen package compiled with -O3: no line-number tables in its bytecode
+# (tool mode prints no traceback, and the runtime keeps none either:
+# MICROPY_ENABLE_SOURCE_LINE) and no assert statements (the package has
+# none): 3 KB. Test scripts are compiled by the binary itself, asserts kept.
+MPY_CROSS_FLAGS = -O3
