@@ -110,7 +110,9 @@ for line in open(sums):
                 out.write(chunk)
     except (urllib.error.URLError, OSError) as e:
         sys.exit("fetch-source: ERROR: %s is not available from the mirror (%s); the pin is exact "
-                 "(%s), no other version is taken" % (name, e, sums))
+                 "(%s), no other version is taken. A mirror that no longer serves it: set "
+                 "HEALTHCHECK_DEBIAN_MIRROR to another Debian mirror, or to an archive of past "
+                 "uploads that keeps the pool/ layout (a dated Debian snapshot)" % (name, e, sums))
     got = sha256(path + ".part")
     if got != want:
         os.unlink(path + ".part")

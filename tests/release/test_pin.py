@@ -66,4 +66,5 @@ def test_a_version_not_served_is_refused(fetcher):
     cp = fetch(other)
     assert cp.returncode != 0
     assert "micropython_1.25.0+ds-9.dsc is not available from the mirror" in cp.stderr
+    assert "set HEALTHCHECK_DEBIAN_MIRROR to another Debian mirror, or to an archive" in cp.stderr
     assert "no other version is taken" in cp.stderr
