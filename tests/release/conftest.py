@@ -16,12 +16,35 @@ import pytest
 # The one map of architectures and dist/ are the harness's; the tests import
 # them from here.
 from tests.harness import DIST as DIST
+from tests.harness import LINKS, TLS_TOOLS, Netns, Platform, missing
 from tests.harness import PLATFORMS as PLATFORMS
-from tests.harness import Netns, Platform, missing
 
 REPO = Path(__file__).resolve().parents[2]
 IN_CI = os.environ.get("CI") == "true"
-SIZE_LIMIT = 307200
+# The two binaries of a platform (static/dist.sh), each with its size budget:
+# TCP and its links, healthcheck-tls (static/tls/README.md) and HTTPS.
+TLS_BINARY = "healthcheck-tls"
+SIZE_LIMIT = 348160          # TCP: 340 KiB, and 300 KiB on amd64 (limit())
+AMD64_SIZE_LIMIT = 307200
+TLS_SIZE_LIMIT = 716800      # healthcheck-tls: 700 KB, so both stay under 1 MB
+BINARIES = {"TCP": SIZE_LIMIT, TLS_BINARY: TLS_SIZE_LIMIT}
+
+
+def limit(arch, binary):
+    """The size budget of `binary` on `arch` (static/dist.sh holds the same)."""
+    if binary == "TCP" and arch == "amd64":
+        return AMD64_SIZE_LIMIT
+    return BINARIES[binary]
+
+
+def link_target(tool: str) -> str:
+    """What the symlink `tool` in a platform's healthcheck/ points to."""
+    return TLS_BINARY if tool in TLS_TOOLS else "TCP"
+
+
+# Every symlink of a platform's healthcheck/ folder (and of the image's
+# /healthcheck): the TCP ones, then the healthcheck-tls ones.
+ALL_LINKS = LINKS + TLS_TOOLS
 
 
 unavailable = missing  # fails under CI=true, skips elsewhere (tests/harness.py)
@@ -38,8 +61,11 @@ def need_root():
 
 
 def need_dist(p: Platform):
-    if not (p.dir / "TCP").is_file():
-        unavailable("%s missing: run make dist" % (p.dir / "TCP"))
+    """Both binaries of platform p (a dist.sh run with HEALTHCHECK_TLS=0 is
+    not a release)."""
+    for binary in BINARIES:
+        if not (p.dir / binary).is_file():
+            unavailable("%s missing: run make dist" % (p.dir / binary))
 
 
 def run(argv, timeout=60, **kw) -> subprocess.CompletedProcess:
