@@ -66,3 +66,20 @@ def test_bench_readme_names_every_floor_program():
     assert floors, "no bench/floor_*.c"
     missing = [f for f in floors if "`%s`" % f not in text]
     assert not missing, "bench/README.md does not name %s" % missing
+
+
+def test_readme_speaks_to_users():
+    # Every tool is named and shown in a usage line; no issue numbers or
+    # history ("#12"); the build reference stays a reference.
+    text = (ROOT / "README.md").read_text()
+    for tool in harness.TOOLS:
+        assert re.search(r"^\| `%s` +\|" % tool, text, re.M), "README's table of tools lacks %s" % tool
+    assert not re.search(r"(?<![\w&/])#\d+\b", text), re.findall(r".{30}#\d+.{10}", text)
+    assert len((ROOT / "static" / "README.md").read_bytes()) <= 12 * 1024
+
+
+def test_every_tool_has_help():
+    for tool in harness.TOOLS:
+        proc = subprocess.run([str(harness.build("cpython").path(tool)), "--help"], capture_output=True,
+                              text=True, timeout=30)
+        assert proc.returncode == 0 and proc.stdout.startswith("usage: %s " % tool), (tool, proc)
