@@ -45,7 +45,8 @@ lint: venv
 
 # Unit tests and the namespace integration suite, on CPython's console scripts.
 test-py: venv
-	$(PYTEST) tests --ignore=tests/docker --ignore=tests/hardening --ignore=tests/release --ignore=tests/test_micropython.py
+	$(PYTEST) tests --ignore=tests/docker --ignore=tests/hardening --ignore=tests/release --ignore=tests/test_micropython.py \
+		--ignore=tests/test_bundle.py
 
 # The binaries, then an SBOM of each platform beside its healthcheck/ folder
 # (dist/linux-ARCH/healthcheck.spdx.json; scripts/sbom.py).
@@ -58,7 +59,7 @@ dist:
 # runs under qemu-user, which has no NETLINK_SOCK_DIAG: only /proc and the
 # fallback are tested there.
 test-static: venv dist
-	HEALTHCHECK_TEST_BUILD=static $(PYTEST) tests/integration tests/test_micropython.py
+	HEALTHCHECK_TEST_BUILD=static $(PYTEST) tests/integration tests/test_micropython.py tests/test_bundle.py
 	$(PYTEST) tests/hardening
 	HEALTHCHECK_TEST_BUILD=qemu HEALTHCHECK_TEST_BACKENDS=proc,auto $(PYTEST) tests/integration \
 		--deselect tests/integration/test_listening.py::test_v6only_socket_option_seen_by_netlink
