@@ -7,9 +7,11 @@
 #
 # Each image is the Dockerfile's final stage (labels, USER, ENTRYPOINT, CMD
 # taken from it as they are) with dist/linux-ARCH/healthcheck/ copied in
-# instead of the build stage's output, so the published binary is the dist
-# binary. Built and pushed with buildah (Debian package buildah), in a storage
-# of its own under the cache; image timestamps are SOURCE_DATE_EPOCH, so the
+# instead of the build stage's output, so the published binaries are the dist
+# binaries: TCP with its links and healthcheck-tls with HTTPS (static/tls/);
+# a dist/ built without healthcheck-tls (HEALTHCHECK_TLS=0) is not published.
+# Built and pushed with buildah (Debian package buildah), in a storage of its
+# own under the cache; image timestamps are SOURCE_DATE_EPOCH, so the
 # same commit gives the same digests.
 #
 # Each platform's entry in the index names the SBOM `make dist` wrote for it
@@ -48,6 +50,15 @@ if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
     SOURCE_DATE_EPOCH=$(git -C "$REPO" log -1 --format=%ct 2>/dev/null || echo 0)
 fi
 
+# Every platform's two binaries and SBOM before a registry or anything else is started.
+for arch in $(awk '!/^#/ && NF { print $1 }' "$PLATFORMS"); do
+    for f in healthcheck/TCP healthcheck/healthcheck-tls; do
+        [ -f "$DIST/linux-$arch/$f" ] || die "$DIST/linux-$arch/$f missing: run make dist first"
+    done
+    sbom=$DIST/linux-$arch/healthcheck.spdx.json
+    [ -f "$sbom" ] || die "$sbom missing: run make dist (static/dist.sh alone writes no SBOM)"
+done
+
 TLS=
 case $REGISTRY in
     localhost:5000|localhost:5000/*|127.0.0.1:5000|127.0.0.1:5000/*)
@@ -76,9 +87,7 @@ sed 's|^COPY --from=build /out/healthcheck/ /healthcheck/$|COPY healthcheck/ /he
 LIST=$IMAGE_NAME-index
 awk '!/^#/ && NF { print $1, $2 }' "$PLATFORMS" | while read -r arch platform; do
     bin=$DIST/linux-$arch/healthcheck
-    [ -f "$bin/TCP" ] || die "$bin/TCP missing: run make dist first"
     sbom=$DIST/linux-$arch/healthcheck.spdx.json
-    [ -f "$sbom" ] || die "$sbom missing: run make dist (static/dist.sh alone writes no SBOM)"
     ctx=$work/$arch
     mkdir -p "$ctx"
     cp -a "$bin" "$ctx/healthcheck"

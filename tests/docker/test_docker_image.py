@@ -10,18 +10,28 @@ import json
 import os
 import posixpath
 import shutil
+import socket
+import ssl
 import subprocess
 import tarfile
+import threading
 from pathlib import Path
 
 import pytest
 
 import healthcheck
-from tests.harness import LINKS, ROOT, TOOLS, missing
+from tests.harness import LINKS, ROOT, TLS_TOOLS, TOOLS, missing
+from tests.release.pki import make_pki
 
 from .conftest import is_static_elf
 
-MAX_PAYLOAD = 300 * 1024          # bytes: /healthcheck in the image, everything included
+# The two binaries: TCP (every tool's link but HTTPS) and healthcheck-tls
+# (HTTPS's), static/tls/README.md; what each may weigh, and both together:
+# /healthcheck in the image, everything included.
+BINARIES = {"TCP": 300 * 1024, "healthcheck-tls": 700 * 1024}
+MAX_PAYLOAD = 1024 * 1024
+TLS_LINKS = {t: "healthcheck-tls" for t in TLS_TOOLS}
+ALL_LINKS = dict({t: "TCP" for t in LINKS}, **TLS_LINKS)
 TCP_PORT = 8080                   # the listener fixture: busybox httpd on [::]:8080 (dual-stack)
 UDP_PORT = 67                     # the listener fixture: busybox udhcpd on 0.0.0.0:67
 CLOSED_PORT = 8081
@@ -33,38 +43,44 @@ def _lines(b: bytes) -> list[str]:
 
 # --------------------------------------------------------------- image content
 
-def test_image_holds_only_the_binary_and_its_links(image_files: dict[str, tarfile.TarInfo]):
+def test_image_holds_only_the_binaries_and_their_links(image_files: dict[str, tarfile.TarInfo]):
     paths = set(image_files)
-    want = {"healthcheck", "healthcheck/TCP"} | {f"healthcheck/{t}" for t in LINKS}
+    want = {"healthcheck"} | {f"healthcheck/{n}" for n in list(BINARIES) + list(ALL_LINKS)}
     assert paths == want, f"unexpected image content: extra {sorted(paths - want)}, missing {sorted(want - paths)}"
     assert image_files["healthcheck"].isdir()
-    tcp = image_files["healthcheck/TCP"]
-    assert tcp.isfile(), "healthcheck/TCP must be the regular file (the static binary)"
-    assert tcp.mode & 0o111 == 0o111, f"healthcheck/TCP not executable by everyone: {oct(tcp.mode)}"
-    for t in LINKS:
+    for binary in BINARIES:
+        m = image_files[f"healthcheck/{binary}"]
+        assert m.isfile(), f"healthcheck/{binary} must be a regular file (a static binary)"
+        assert m.mode & 0o111 == 0o111, f"healthcheck/{binary} not executable by everyone: {oct(m.mode)}"
+    for t, binary in ALL_LINKS.items():
         m = image_files[f"healthcheck/{t}"]
-        assert m.issym(), f"healthcheck/{t} should be a symlink to TCP"
+        assert m.issym(), f"healthcheck/{t} should be a symlink to {binary}"
         target = posixpath.normpath(posixpath.join("/healthcheck", m.linkname))
-        assert target == "/healthcheck/TCP", f"healthcheck/{t} -> {m.linkname}"
+        assert target == f"/healthcheck/{binary}", f"healthcheck/{t} -> {m.linkname}, want {binary}"
 
 
 def test_payload_size(image_files: dict[str, tarfile.TarInfo], docker, image):
+    """Both binaries, and /healthcheck whole under 1 MB (static/tls/README.md)."""
+    for binary, limit in BINARIES.items():
+        size = image_files[f"healthcheck/{binary}"].size
+        assert size <= limit, f"/healthcheck/{binary} is {size} bytes > {limit}"
     total = sum(m.size for m in image_files.values() if m.isfile())
     assert total <= MAX_PAYLOAD, f"/healthcheck holds {total} bytes > {MAX_PAYLOAD}"
     size = int(docker.out("image", "inspect", "--format", "{{.Size}}", image))
     assert size <= MAX_PAYLOAD + 4096, f"image size {size} bytes"
 
 
-def test_binary_is_static_elf(docker, image, tmp_path):
+@pytest.mark.parametrize("binary", BINARIES)
+def test_binary_is_static_elf(docker, image, tmp_path, binary):
     """Export the binary and check it has no ELF interpreter (runs without libc)."""
     cid = docker.out("create", "--entrypoint", "/healthcheck/TCP", image, "--help")
     try:
-        docker.run("cp", f"{cid}:/healthcheck/TCP", str(tmp_path / "TCP"), check=True)
+        docker.run("cp", f"{cid}:/healthcheck/{binary}", str(tmp_path / binary), check=True)
     finally:
         docker.rm(cid)
-    data = (tmp_path / "TCP").read_bytes()
+    data = (tmp_path / binary).read_bytes()
     assert data[:4] == b"\x7fELF"
-    assert is_static_elf(tmp_path / "TCP"), "binary has a PT_INTERP: not static"
+    assert is_static_elf(tmp_path / binary), f"{binary} has a PT_INTERP: not static"
 
 
 # ------------------------------------------------------------ plain invocation
@@ -143,6 +159,87 @@ def test_entrypoint_takes_the_tool_first(docker, image, listener):
     assert cp.returncode == 0 and b"MicroPython" in cp.stdout, (cp.stdout, cp.stderr)
 
 
+# ------------------------------------------------- HTTPS: healthcheck-tls
+
+def test_https_is_healthcheck_tls(docker, image):
+    """`--entrypoint /healthcheck/HTTPS IMAGE 1`: healthcheck-tls answers a
+    port nobody listens on in one line, exit 1. The image's entrypoint stays
+    the main binary, which has no TLS: `docker run IMAGE HTTPS 1` says, in
+    one line, to use /healthcheck/HTTPS."""
+    cp = docker.run("run", *HARDENED, "--network", "none", "--entrypoint", "/healthcheck/HTTPS", image, "1")
+    assert cp.returncode == 1 and len(_lines(cp.stderr)) == 1 and cp.stdout.strip() == b"", (cp.stdout, cp.stderr)
+    assert b"not in this binary" not in cp.stderr and b"Traceback" not in cp.stderr, cp.stderr
+    cp = docker.run("run", *HARDENED, "--network", "none", image, "HTTPS", "1")
+    assert cp.returncode == 1 and len(_lines(cp.stderr)) == 1 and cp.stdout.strip() == b"", (cp.stdout, cp.stderr)
+    assert b"TLS is not in this binary" in cp.stderr and b"/healthcheck/HTTPS" in cp.stderr, cp.stderr
+    cp = docker.run("run", *HARDENED, "--network", "none", "--entrypoint", "/healthcheck/healthcheck-tls",
+                    image, "--version")
+    assert cp.returncode == 0 and b"MicroPython" in cp.stdout, (cp.stdout, cp.stderr)
+
+
+OK_RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory):
+    """Python's ssl server on this machine's 127.0.0.1 (an EC certificate of
+    tests/release/pki.py): a handshake and one 200 OK per connection.
+    -> (pki dir, port)."""
+    if shutil.which("openssl") is None:
+        missing("openssl is not installed (Debian package openssl; scripts/deps.sh installs it)")
+    pki = make_pki(tmp_path_factory.mktemp("pki"))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(pki / "ec.pem", pki / "ec.key")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+
+    def serve():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return                      # shut down: the test is over
+            try:
+                conn.settimeout(10)
+                with ctx.wrap_socket(conn, server_side=True) as tls:
+                    head = b""
+                    while b"\r\n\r\n" not in head and len(head) < 65536:
+                        chunk = tls.recv(4096)
+                        if not chunk:
+                            break
+                        head += chunk
+                    tls.sendall(OK_RESPONSE)
+            except (OSError, ssl.SSLError):
+                pass
+            finally:
+                conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield pki, listener.getsockname()[1]
+    listener.shutdown(socket.SHUT_RDWR)     # wakes accept()
+    listener.close()
+    thread.join(10)
+
+
+@pytest.mark.parametrize("ca,want", [("ca.pem", 0), ("other-ca.pem", 1)])
+def test_https_handshake_from_the_image(docker, image, tls_server, ca, want):
+    """healthcheck-tls in the FROM-scratch image, as nobody, read-only, no
+    capabilities: a TLS handshake with a real server, verified against a CA
+    file mounted in (randomness from getrandom(2): no /dev/urandom, no CA
+    store in the image), and refused against another CA."""
+    pki, port = tls_server
+    cp = docker.run("run", *HARDENED, "--network", "host", "-v", f"{pki / ca}:/ca.pem:ro",
+                    "--entrypoint", "/healthcheck/HTTPS", image, str(port), "--cacert", "/ca.pem")
+    assert cp.returncode == want, (cp.stdout, cp.stderr)
+    if want == 0:
+        assert _lines(cp.stdout) == [f"HTTPS {port}: 200 OK from 127.0.0.1:{port}"] and cp.stderr == b"", (
+            cp.stdout, cp.stderr)
+    else:
+        assert len(_lines(cp.stderr)) == 1 and b"not signed by the CA of --cacert" in cp.stderr, cp.stderr
+
+
 def test_port_list_in_listener_namespace(docker, image, listener):
     def run(ports):
         return docker.run("run", *HARDENED, "--network", f"container:{listener}",
@@ -162,7 +259,7 @@ def test_quiet_prints_nothing(docker, image, listener):
 
 def test_writes_nothing(docker, image, listener):
     """Without --read-only and as root, `docker diff` still shows no change."""
-    for tool, port in (("TCP", TCP_PORT), ("UDP", UDP_PORT), ("TCP", CLOSED_PORT)):
+    for tool, port in (("TCP", TCP_PORT), ("UDP", UDP_PORT), ("TCP", CLOSED_PORT), ("HTTPS", CLOSED_PORT)):
         name = docker.name("diff")
         try:
             cp = docker.run("run", "--name", name, "--network", f"container:{listener}",
@@ -274,7 +371,7 @@ ENV MICROPYPATH=/planted:/app:.:: PYTHONPATH=/planted:/app PYTHONSTARTUP=/plante
     PYTHONHOME=/planted MICROPYINSPECT=1 PYTHONINSPECT=1
 """, files=files)
     # nothing listens on CLOSED_PORT: planted code exiting 0 would turn the answer into 0
-    for tool, port, want in (("TCP", CLOSED_PORT, 1), ("UDP", CLOSED_PORT, 1),
+    for tool, port, want in (("TCP", CLOSED_PORT, 1), ("UDP", CLOSED_PORT, 1), ("HTTPS", CLOSED_PORT, 1),
                              ("TCP", TCP_PORT, 0), ("UDP", UDP_PORT, 0)):
         cp = docker.run("run", "--rm", "--read-only", "--user", "65534",
                         "--network", f"container:{listener}",

@@ -1,7 +1,9 @@
 """make publish: one multi-arch index in a real registry (Debian's
 docker-registry on localhost:5000), holding for each platform of
-static/platforms an image whose /healthcheck/TCP is dist/'s binary, and a
-consumer image built `FROM scratch` + `COPY --from=` that index works."""
+static/platforms an image whose /healthcheck is dist/'s folder (TCP and
+healthcheck-tls byte for byte, every link pointing where it should, nothing
+else), and a consumer image built `FROM scratch` + `COPY --from=` that index
+works, HTTPS included."""
 
 from __future__ import annotations
 
@@ -19,9 +21,18 @@ import uuid
 
 import pytest
 
-from tests.harness import LINKS
-
-from .conftest import PLATFORMS, REPO, need_dist, need_root, need_tool, run, unavailable
+from .conftest import (
+    ALL_LINKS,
+    BINARIES,
+    PLATFORMS,
+    REPO,
+    link_target,
+    need_dist,
+    need_root,
+    need_tool,
+    run,
+    unavailable,
+)
 
 REGISTRY = "localhost:5000"
 NAME = "healthcheck"
@@ -63,6 +74,27 @@ def published():
     assert cp.returncode == 0, cp.stdout[-5000:]
     data, ctype = get("manifests/latest")
     return json.loads(data), ctype, data
+
+
+def test_a_dist_without_healthcheck_tls_is_not_published(tmp_path):
+    """A dist/ of stand-ins, one platform without healthcheck-tls
+    (HEALTHCHECK_TLS=0): publish.sh stops, naming it, before it starts a
+    registry or builds anything."""
+    need_tool("buildah", "buildah")
+    for p in PLATFORMS:
+        d = tmp_path / ("linux-" + p.arch)
+        (d / "healthcheck").mkdir(parents=True)
+        (d / "healthcheck.spdx.json").write_text("{}")
+        for binary in BINARIES:
+            (d / "healthcheck" / binary).write_bytes(b"stand-in")
+    missing_one = tmp_path / ("linux-" + PLATFORMS[-1].arch) / "healthcheck" / "healthcheck-tls"
+    missing_one.unlink()
+    env = dict(os.environ, HEALTHCHECK_DIST=str(tmp_path), HEALTHCHECK_REGISTRY="registry.invalid/none",
+               HEALTHCHECK_CACHE=str(tmp_path / "cache"))
+    cp = run(["sh", "scripts/publish.sh"], cwd=REPO, env=env)
+    assert cp.returncode == 1, cp.stdout + cp.stderr
+    assert cp.stderr == "publish: ERROR: %s missing: run make dist first\n" % missing_one, cp.stderr
+    assert not (tmp_path / "cache").exists()
 
 
 def platform_of(entry) -> str:
@@ -116,11 +148,11 @@ def test_each_image_holds_the_dist_binary(published):
                     name = member.name.lstrip("./")
                     files[name] = member.linkname if member.issym() else tar.extractfile(member).read() \
                         if member.isfile() else None
-        assert files["healthcheck/TCP"] == (p.dir / "TCP").read_bytes(), p.arch
-        for tool in LINKS:
-            assert files["healthcheck/" + tool] == "TCP"
-        assert sorted(k for k in files if files[k] is not None) == sorted(["healthcheck/TCP"] + [
-            "healthcheck/" + t for t in LINKS])
+        for binary in BINARIES:
+            assert files["healthcheck/" + binary] == (p.dir / binary).read_bytes(), (p.arch, binary)
+        assert {t: files["healthcheck/" + t] for t in ALL_LINKS} == {t: link_target(t) for t in ALL_LINKS}, p.arch
+        assert sorted(k for k in files if files[k] is not None) == sorted(
+            "healthcheck/" + n for n in list(BINARIES) + list(ALL_LINKS)), p.arch
     # one set of labels, the Dockerfile's, with the version
     assert len(labels_seen) == 1
     labels = json.loads(labels_seen.pop())
@@ -149,9 +181,14 @@ def test_consumer_image_copies_from_the_index(published, tmp_path):
     try:
         ok = run(["docker", "run", "--rm", "--network", "host", tag, str(port)], timeout=60)
         no = run(["docker", "run", "--rm", "--network", "host", tag, str(closed.getsockname()[1])], timeout=60)
+        # HTTPS came along and is healthcheck-tls: its own answer, not the main binary's
+        tls = run(["docker", "run", "--rm", "--network", "host", "--entrypoint", "/healthcheck/HTTPS", tag,
+                   str(closed.getsockname()[1])], timeout=60)
     finally:
         listener.close()
         closed.close()
         run(["docker", "rmi", "-f", tag])
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert no.returncode == 1, no.stdout + no.stderr
+    assert tls.returncode == 1 and tls.stderr.count("\n") == 1, tls.stdout + tls.stderr
+    assert "not in this binary" not in tls.stderr and "Traceback" not in tls.stderr, tls.stderr
