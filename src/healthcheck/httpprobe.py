@@ -124,6 +124,34 @@ def _oserror_text(err):
     return describe_oserror(err)
 
 
+def connected(family, addr, port, ms, timeout_ms, where):
+    """A TCP socket connected to addr:port within `ms` (what is left of
+    `timeout_ms`, for the message), its SO_SNDTIMEO set to `ms`; a failure
+    is a ProbeFailed saying which, and leaves no socket open. Every probe's
+    first step (HTTP, HTTPS)."""
+    try:
+        sock = socket_mod.socket(family, SOCK_STREAM)
+    except OSError as err:
+        if errno_of(err) == EAFNOSUPPORT:
+            raise ProbeFailed("cannot connect to %s: this kernel has no IPv%s"
+                              % (where, "6" if family == AF_INET6 else "4"))
+        raise ProbeFailed("cannot open a TCP socket: %s" % describe_oserror(err))
+    try:
+        if ms <= 0:
+            raise OSError(ETIMEDOUT)
+        _set_timeout(sock, SO_SNDTIMEO, ms)
+        sock.connect(sockaddr(family, addr, port))
+        return sock
+    except OSError as err:
+        sock.close()
+        code = errno_of(err)
+        if code == ECONNREFUSED:
+            raise ProbeFailed("connection refused by %s" % where)
+        if code in TIMED_OUT:
+            raise ProbeFailed("connect to %s timed out after %s" % (where, seconds_text(timeout_ms)))
+        raise ProbeFailed("cannot connect to %s: %s" % (where, _oserror_text(err)))
+
+
 def exchange(family, addr, port, request, timeout_ms, want_body, head_only=False):
     """Connect to addr:port (family AF_INET/AF_INET6, addr packed), send
     `request` (bytes, httpmsg.build_request), read the response: its head,
@@ -133,33 +161,12 @@ def exchange(family, addr, port, request, timeout_ms, want_body, head_only=False
     where = format_endpoint(addr, port)
     resp = Response(head_only, want_body)
     resp.where = where
-
-    try:
-        sock = socket_mod.socket(family, SOCK_STREAM)
-    except OSError as err:
-        if errno_of(err) == EAFNOSUPPORT:
-            raise ProbeFailed("cannot connect to %s: this kernel has no IPv%s"
-                              % (where, "6" if family == AF_INET6 else "4"))
-        raise ProbeFailed("cannot open a TCP socket: %s" % describe_oserror(err))
     # The socket's timeouts as last set (ms): one that is still what is left
     # (loopback answers within the millisecond) is not set again.
-    snd = rcv = 0
+    snd = timeout_ms - _diff(_now(), start)
+    sock = connected(family, addr, port, snd, timeout_ms, where)
+    rcv = 0
     try:
-        ms = timeout_ms - _diff(_now(), start)
-        try:
-            if ms <= 0:
-                raise OSError(ETIMEDOUT)
-            _set_timeout(sock, SO_SNDTIMEO, ms)
-            snd = ms
-            sock.connect(sockaddr(family, addr, port))
-        except OSError as err:
-            code = errno_of(err)
-            if code == ECONNREFUSED:
-                raise ProbeFailed("connection refused by %s" % where)
-            if code in TIMED_OUT:
-                raise ProbeFailed("connect to %s timed out after %s" % (where, seconds_text(timeout_ms)))
-            raise ProbeFailed("cannot connect to %s: %s" % (where, _oserror_text(err)))
-
         sent = 0
         while sent < len(request):
             ms = timeout_ms - _diff(_now(), start)

@@ -13,10 +13,9 @@ over TLS (tlsconn.py). Imported only for a TLS check.
 """
 
 from .addr import format_addr, format_endpoint
-from .errors import HealthcheckError, UsageError, describe_oserror, errno_of
+from .errors import HealthcheckError, UsageError, errno_of
 from .httpmsg import ProtocolError, Response
 from .httpprobe import (
-    ECONNREFUSED,
     SO_RCVTIMEO,
     SO_SNDTIMEO,
     TIMED_OUT,
@@ -25,14 +24,10 @@ from .httpprobe import (
     _oserror_text,
     _set_timeout,
     _stalled,
+    connected,
     seconds_text,
 )
-from .kernel_abi import AF_INET6, EAFNOSUPPORT, SOCK_STREAM
-from .namespace import sockaddr
-from .netlink import socket_mod
 from .wait import _clock
-
-ETIMEDOUT = 110
 
 HELP = """usage: %(usage)s
        %(t)s --help | --version
@@ -85,34 +80,13 @@ def exchange(family, addr, port, request, timeout_ms, want_body, head_only, tls,
     def left():
         return timeout_ms - diff(now(), start)
 
-    try:
-        sock = socket_mod.socket(family, SOCK_STREAM)
-    except OSError as err:
-        if errno_of(err) == EAFNOSUPPORT:
-            raise ProbeFailed("cannot connect to %s: this kernel has no IPv%s"
-                              % (where, "6" if family == AF_INET6 else "4"))
-        raise ProbeFailed("cannot open a TCP socket: %s" % describe_oserror(err))
-
     def arm(s, ms):
         _set_timeout(s, SO_SNDTIMEO, ms)
         _set_timeout(s, SO_RCVTIMEO, ms)
 
+    sock = connected(family, addr, port, left(), timeout_ms, where)
     conn = None
     try:
-        ms = left()
-        try:
-            if ms <= 0:
-                raise OSError(ETIMEDOUT)
-            _set_timeout(sock, SO_SNDTIMEO, ms)
-            sock.connect(sockaddr(family, addr, port))
-        except OSError as err:
-            code = errno_of(err)
-            if code == ECONNREFUSED:
-                raise ProbeFailed("connection refused by %s" % where)
-            if code in TIMED_OUT:
-                raise ProbeFailed("connect to %s timed out after %s" % (where, limit))
-            raise ProbeFailed("cannot connect to %s: %s" % (where, _oserror_text(err)))
-
         conn = tlsconn.TlsConn(sock, tls, host, arm, left, where)
         conn.handshake()
         sent = 0
