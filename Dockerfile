@@ -7,6 +7,8 @@
 #
 # Build:   make image      (docker build with the commit's SOURCE_DATE_EPOCH)
 #          docker buildx build --platform linux/amd64,linux/arm64,... -t healthcheck:latest .
+#          (--build-arg VERSION=X fills the version label; X must be __version__
+#          of src/healthcheck, which is what `make image` passes)
 # Publish: make publish    (all 8 platforms from dist/, one multi-arch index)
 #
 # The build stage runs static/static.sh: MicroPython's unix port from Debian's
@@ -23,6 +25,20 @@
 
 ARG BASE_IMAGE=debian:trixie-slim
 
+# The version is written in one place, __version__ of src/healthcheck; the
+# label below takes it from VERSION. A VERSION that is not __version__ stops
+# the build here, in seconds, before anything is compiled; without VERSION the
+# label is empty (the binaries' --version names the version either way).
+FROM ${BASE_IMAGE} AS version
+COPY src/healthcheck/__init__.py /src/
+ARG VERSION
+RUN v=$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' /src/__init__.py) \
+ && if [ -z "$v" ]; then echo "ERROR: no __version__ in src/healthcheck/__init__.py" >&2; exit 1; fi \
+ && if [ -n "$VERSION" ] && [ "$VERSION" != "$v" ]; then \
+        echo "ERROR: --build-arg VERSION=$VERSION, but src/healthcheck/__init__.py is $v:" \
+             "pass VERSION=$v (as make image does) or no VERSION" >&2; exit 1; fi \
+ && echo "$v" > /version
+
 FROM ${BASE_IMAGE} AS build
 ENV DEBIAN_FRONTEND=noninteractive CI=true HEALTHCHECK_CACHE=/cache
 RUN apt-get update -q \
@@ -32,7 +48,7 @@ RUN apt-get update -q \
 WORKDIR /src
 # Source and compiler first (the slow, rarely changing part), then our code.
 # The pinned-sums files always exist; the cached downloads may not.
-COPY static/fetch-source.sh static/micropython.sha256 static/zig.sh static/zig-requirements.txt static/
+COPY static/fetch-source.sh static/apt-mirror.sh static/micropython.sha256 static/zig.sh static/zig-requirements.txt static/
 # TLS hook (static/tls/README.md): mbedTLS's source package, pinned the same way.
 COPY static/tls/mbedtls.sha256 static/tls/
 COPY static/micropython.sha256 static/.cache/deb-sr[c] /cache/deb-src/
@@ -42,6 +58,9 @@ COPY static/static.sh static/names.sh static/bundle.py static/micropython-tool-m
 COPY static/variant/ static/variant/
 COPY static/tls/ static/tls/
 COPY src/ src/
+# The checked version (the same whatever VERSION was, so no cache is lost):
+# the native binary must print it.
+COPY --from=version /version /version
 # SOURCE_DATE_EPOCH: `make image` passes the commit's time, as `make dist` uses;
 # HEALTHCHECK_REVISION the commit that --version names (no .git in the context).
 ARG SOURCE_DATE_EPOCH
@@ -56,14 +75,14 @@ RUN arch="${TARGETARCH:+$TARGETARCH${TARGETVARIANT:+-$TARGETVARIANT}}" \
         *) arch=$(dpkg --print-architecture) ;; esac; fi \
  && static/static.sh "$arch" /out/healthcheck \
  && HEALTHCHECK_FLAVOR=tls static/static.sh "$arch" /out/healthcheck \
- && if [ -z "$TARGETARCH" ]; then /out/healthcheck/TCP --version \
+ && if [ -z "$TARGETARCH" ]; then /out/healthcheck/TCP --version | grep -F "(healthcheck) $(cat /version) " \
     && { /out/healthcheck/UDP6 1 --quiet; test $? = 1; } \
     && { /out/healthcheck/HTTPS 1 --quiet; test $? = 1; }; fi
 
 FROM scratch
-# `make image` passes VERSION, HEALTHCHECK_REVISION and SOURCE (the repository
-# URL, when git knows one).
-ARG VERSION=0.2.0
+# `make image` passes VERSION (checked in stage version), HEALTHCHECK_REVISION
+# and SOURCE (the repository URL, when git knows one).
+ARG VERSION
 ARG SOURCE=
 ARG HEALTHCHECK_REVISION=
 LABEL org.opencontainers.image.title="healthcheck" \

@@ -7,9 +7,9 @@
 # 2. `docker pull NAME` (bounded by $BASE_PULL_TIMEOUT s, default 30)  -> done.
 # 3. Build it here: debootstrap --variant=minbase SUITE (from NAME's tag, default
 #    trixie) from the Debian mirror that this machine's apt already uses (read
-#    from /etc/apt/sources.list.d/*.sources or /etc/apt/sources.list at run
-#    time), tidy it, write /etc/apt/sources.list.d/debian.sources pointing at
-#    the same mirror, and `docker import` it as NAME.
+#    from apt's sources at run time by static/apt-mirror.sh), tidy it, write
+#    /etc/apt/sources.list.d/debian.sources pointing at the same mirror, and
+#    `docker import` it as NAME.
 #
 # Environment:
 #   DOCKER              docker client (default: docker from PATH, else /usr/bin/docker)
@@ -50,58 +50,13 @@ suite=${BASE_SUITE:-${tag%-slim}}
 case "$suite" in latest|stable) suite=trixie ;; esac
 
 # ------------------------------------------------------------ mirror
-# First Debian archive URI apt uses for the main archive (not -security),
-# from deb822 .sources files or one-line sources.list entries.
-read_mirror() {
-    local f uri
-    for f in /etc/apt/sources.list.d/*.sources; do
-        [ -r "$f" ] || continue
-        # Walk stanzas: remember URIs and Suites, emit URI when a stanza has a
-        # non-security suite.
-        uri=$(awk '
-            function flush() { if (u != "" && s != "" && s !~ /-security/) { print u; found=1; exit } u=""; s="" }
-            /^[ \t]*#/ { next }
-            /^[ \t]*$/ { flush(); next }
-            tolower($1) == "uris:"   { u = $2 }
-            tolower($1) == "suites:" { $1 = ""; s = $0 }
-            END { if (!found) flush() }' "$f")
-        if [ -n "$uri" ]; then printf '%s\n' "$uri"; return 0; fi
-    done
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-        [ -r "$f" ] || continue
-        uri=$(awk '
-            $1 == "deb" {
-                i = 2; if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
-                if ($(i+1) !~ /-security/) { print $i; exit }
-            }' "$f")
-        if [ -n "$uri" ]; then printf '%s\n' "$uri"; return 0; fi
-    done
-    return 1
-}
-read_security_mirror() {
-    local f
-    for f in /etc/apt/sources.list.d/*.sources; do
-        [ -r "$f" ] || continue
-        awk '
-            function flush() { if (u != "" && s ~ /-security/) { print u; exit } u=""; s="" }
-            /^[ \t]*#/ { next }
-            /^[ \t]*$/ { flush(); next }
-            tolower($1) == "uris:"   { u = $2 }
-            tolower($1) == "suites:" { $1 = ""; s = $0 }
-            END { flush() }' "$f"
-    done | head -n1
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-        [ -r "$f" ] || continue
-        awk '$1 == "deb" { i = 2; if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
-                           if ($(i+1) ~ /-security/) { print $i; exit } }' "$f"
-    done | head -n1
-}
-
-mirror=${BASE_MIRROR:-$(read_mirror || true)}
+# The archives apt uses, for the main suites and for -security, read by the
+# parser fetch-source.sh uses too.
+apt_mirror=$(cd "$(dirname "$0")/.." && pwd)/static/apt-mirror.sh
+mirror=${BASE_MIRROR:-$(sh "$apt_mirror" || true)}
 [ -n "$mirror" ] || die "no Debian mirror found in /etc/apt/sources.list{,.d/*}; set BASE_MIRROR"
 mirror=${mirror%/}
-security=$(read_security_mirror | head -n1 || true)
-security=${security%/}
+security=$(sh "$apt_mirror" --security || true)
 log "suite $suite, mirror from apt config: $mirror${security:+ (security: $security)}"
 
 # -------------------------------------------------------- debootstrap

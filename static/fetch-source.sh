@@ -8,11 +8,12 @@
 # The pin is static/micropython.sha256: the .dsc, the orig tarball and the
 # Debian tarball of micropython 1.25.0+ds-1, each with its sha256. Each file is
 # downloaded from the pool of the Debian mirror that apt already uses (read out
-# of apt's sources at run time, so no host name lives in the repo; or
-# HEALTHCHECK_DEBIAN_MIRROR), checked against that sum, and unpacked with
-# dpkg-source, which checks them against the .dsc once more. Nothing on the host
-# is changed: no apt source is written, no apt-get update is run. A file that is
-# not served or whose sum differs stops the build: there is no fallback version.
+# of apt's sources at run time by apt-mirror.sh, so no host name lives in the
+# repo; or HEALTHCHECK_DEBIAN_MIRROR), checked against that sum, and unpacked
+# with dpkg-source, which checks them against the .dsc once more. Nothing on
+# the host is changed: no apt source is written, no apt-get update is run. A
+# file that is not served or whose sum differs stops the build: there is no
+# fallback version.
 set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -46,39 +47,14 @@ if grep -q '\.bz2$' "$SUMS"; then  # mbedTLS's orig tarball
     command -v bzip2 >/dev/null || die "bzip2 not found (Debian package bzip2; scripts/deps.sh installs it)"
 fi
 
-# The first archive URI apt uses for a non-security suite, deb822 or one-line.
-find_uri() {
-    for f in /etc/apt/sources.list.d/*.sources; do
-        [ -r "$f" ] || continue
-        awk '
-            function flush() { if (uri != "" && suites != "" && suites !~ /-security/ && enabled != "no") { print uri; found=1; exit } uri=""; suites=""; enabled="" }
-            /^[ \t]*$/ { flush(); next }
-            /^[ \t]*#/ { next }
-            tolower($1) == "uris:"    { uri = $2 }
-            tolower($1) == "suites:"  { suites = $0 }
-            tolower($1) == "enabled:" { enabled = tolower($2) }
-            END { if (!found) flush() }
-        ' "$f"
-    done
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-        [ -r "$f" ] || continue
-        awk '
-            /^[ \t]*deb(-src)?[ \t]/ {
-                i = 2; if ($2 ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
-                if ($(i+1) !~ /-security/) { print $i; exit }
-            }' "$f"
-    done
-}
-
 DL=$CACHE/deb-src
 mkdir -p "$DL"
 # Files already downloaded and matching their pinned sum are kept; the rest
 # are fetched. python3 does the HTTP and the check: no curl/wget needed.
 URI=${HEALTHCHECK_DEBIAN_MIRROR:-}
 if [ -z "$URI" ] && ! (cd "$DL" && sha256sum --quiet -c "$SUMS" >/dev/null 2>&1); then
-    URI=$(find_uri | grep -i '/debian/*$' | head -n1 || true)
-    [ -n "$URI" ] || URI=$(find_uri | head -n1)
-    [ -n "$URI" ] || die "no Debian mirror in apt's sources; set HEALTHCHECK_DEBIAN_MIRROR to a Debian archive URI"
+    URI=$(sh "$HERE/apt-mirror.sh") \
+        || die "no Debian mirror in apt's sources; set HEALTHCHECK_DEBIAN_MIRROR to a Debian archive URI"
     log "downloading from the pool of the mirror apt uses (from apt's sources)"
 fi
 python3 - "$SUMS" "$DL" "${URI%/}/pool/main/$POOLDIR" <<'PYEOF' || exit 1

@@ -1,6 +1,6 @@
 """The installed Python package as a user meets it: the console scripts
 (every tool name and `healthcheck`), `python -m healthcheck`, and the
-README's library example, run as real processes."""
+library example of docs/development.md, run as real processes."""
 
 import os
 import re
@@ -57,8 +57,8 @@ def test_healthcheck_command_and_python_m_name_the_tool_first():
         assert proc.returncode == 1 and "use TCP for it" in proc.stderr
 
 
-def test_readme_library_example_runs():
-    text = (ROOT / "README.md").read_text()
+def test_library_example_runs():
+    text = (ROOT / "docs" / "development.md").read_text()
     block = re.search(r"```python\n(.*?)```", text, re.S).group(1)
     code = "\n".join(line.split("#")[0].rstrip() for line in block.splitlines())
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)

@@ -53,7 +53,7 @@ second binary, healthcheck-tls (/healthcheck/HTTPS): the other tools'
 binary has none.
 
 %(more)s
-Rules: README.md of the healthcheck project. healthcheck %(v)s"""
+Rules: docs/rules.md of the healthcheck project. healthcheck %(v)s"""
 
 
 def tls_for(tool, target, options):

@@ -51,7 +51,7 @@ A check ends within 3 s (2 s for the kernel, 1 s for that connect());
 HEALTHCHECK_BACKEND=netlink or =proc forces a kernel interface.
 
 %(more)s
-Rules: README.md of the healthcheck project. healthcheck %(v)s"""
+Rules: docs/rules.md of the healthcheck project. healthcheck %(v)s"""
 
 HTTP_HELP = """usage: %(usage)s
        %(t)s --help | --version
@@ -84,7 +84,7 @@ connected to), User-Agent: healthcheck/%(v)s, Accept: */*, Connection: close.
 HTTP is the one tool that talks to the service; the others never do.
 
 %(more)s
-Rules: README.md of the healthcheck project. healthcheck %(v)s"""
+Rules: docs/rules.md of the healthcheck project. healthcheck %(v)s"""
 
 GRPC_HELP = """usage: %(usage)s
        %(t)s --help | --version
@@ -111,7 +111,7 @@ The static build's TLS is a second binary: /healthcheck/healthcheck-tls grpc
 PORT --tls ... (the GRPC beside TCP has none).
 
 %(more)s
-Rules: README.md of the healthcheck project. healthcheck %(v)s"""
+Rules: docs/rules.md of the healthcheck project. healthcheck %(v)s"""
 
 INET_ARGS = """  PORTS          a port 1-65535, or several joined by commas: 80,443
   ADDRESS        only count listeners that accept on this %(fam)s address of

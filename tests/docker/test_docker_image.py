@@ -147,6 +147,22 @@ def test_labels_name_the_revision_and_version(docker, image):
     assert labels["org.opencontainers.image.version"] == healthcheck.__version__, labels
 
 
+def test_a_version_not_the_packages_stops_the_build(docker, base_image, tmp_path):
+    """The label's VERSION must be __version__: the Dockerfile's first stage,
+    which needs only src/healthcheck/__init__.py, refuses another one in
+    seconds and lets a build without VERSION (`docker build .`) through."""
+    (tmp_path / "src" / "healthcheck").mkdir(parents=True)
+    shutil.copy(ROOT / "Dockerfile", tmp_path)
+    shutil.copy(ROOT / "src" / "healthcheck" / "__init__.py", tmp_path / "src" / "healthcheck")
+    args = ("build", "--force-rm", "--target", "version", "--build-arg", "BASE_IMAGE=" + base_image)
+    cp = docker.run(*args, "--build-arg", "VERSION=0.0.0-not-it", tmp_path, timeout=300)
+    out = (cp.stdout + cp.stderr).decode(errors="replace")
+    assert cp.returncode != 0, out
+    assert "VERSION=0.0.0-not-it, but src/healthcheck/__init__.py is %s" % healthcheck.__version__ in out, out
+    image_id = docker.out(*args, "-q", tmp_path, timeout=300)
+    docker.rm(image_id, what="rmi")
+
+
 def test_entrypoint_takes_the_tool_first(docker, image, listener):
     """`docker run IMAGE UDP 67`, `--network container:APP IMAGE TCP 8080`
     (README, In a Docker image): the entrypoint is /healthcheck/healthcheck."""

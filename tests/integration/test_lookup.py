@@ -1,5 +1,5 @@
 """The kernel's own lookup, asked first by a plain TCP/UDP check (#12,
-README "How it asks the kernel"): one small request a port and no dump when
+docs/rules.md "Asking the kernel"): one small request a port and no dump when
 every asked port has a wildcard socket that counts; the dumps, as before,
 for anything else. Real sockets; strace shows the requests each check sends."""
 
