@@ -52,6 +52,13 @@ HOT = ["__init__", "kernel_abi", "errors", "addr", "tools", "build_info", "recor
 # Cold units: (the unit's module, its members in dependency order). The unit's
 # module is the kind's (tools.KINDS), so the kind's one import loads it all.
 UNITS = (("httpcheck", ["httpmsg", "kernelfirst", "httpprobe", "httpcheck"]),)
+# The hot modules' integer constants (module-level NAME = int expression)
+# become `NAME = const(...)`: mpy-cross then writes the number wherever the
+# bundle uses the name, where each use was a lookup in the module's dict
+# (10,000 instructions of a plain check). The name stays a module attribute
+# for the others. Except the settings a test may change at run time
+# (CONST_SETTINGS): a folded use would not see the change.
+CONST_SETTINGS = ("RECV_SIZE", "TIMEOUT", "MAX_RECORDS")
 
 
 def fail(message):
@@ -88,9 +95,42 @@ def hot_source(node):
     return all(alias.name in HOT or alias.name == "__version__" for alias in node.names)
 
 
+def int_expression(node, consts):
+    """Whether `node` is an integer made of literals and `consts` names."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, int) and not isinstance(node.value, bool)
+    if isinstance(node, ast.Name):
+        return node.id in consts
+    if isinstance(node, ast.UnaryOp):
+        return int_expression(node.operand, consts)
+    if isinstance(node, ast.BinOp):
+        return int_expression(node.left, consts) and int_expression(node.right, consts)
+    return False
+
+
+def fold_constants(text, tree, consts):
+    """The module's text with each module-level `NAME = <int expression>`
+    (one line, NAME in capitals, not a CONST_SETTINGS one) written as
+    `NAME = const(<int expression>)`, on the same line, so that the tree's
+    line numbers still hold; `consts` collects the names."""
+    lines = text.splitlines(keepends=True)
+    for node in tree.body:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+            continue
+        target, value = node.targets[0].id, node.value
+        if (target.upper() != target or target in CONST_SETTINGS or value.lineno != value.end_lineno
+                or not int_expression(value, consts)):
+            continue
+        line, start, end = lines[value.lineno - 1], value.col_offset, value.end_col_offset
+        lines[value.lineno - 1] = "%sconst(%s)%s" % (line[:start], line[start:end], line[end:])
+        consts.add(target)
+    return "".join(lines)
+
+
 def strip_imports(text, tree, name, imported):
-    """The module's text without its relative imports of hot modules (at any
-    depth), and without a module-level `import x` that an earlier hot module
+    """The module's text without its classes' __repr__ methods, without its
+    relative imports of hot modules (at any depth), and without a
+    module-level `import x` that an earlier hot module
     (or the bundle's head: `sys`) already made (each costs an import
     operation, 2,000 instructions); each becomes `pass`, so a block that held
     only imports stays valid. `imported` collects the module-level imports."""
@@ -102,6 +142,14 @@ def strip_imports(text, tree, name, imported):
             if made in imported:
                 drop.append((node.lineno, node.end_lineno, node.col_offset))
             imported.add(made)
+    for node in tree.body:
+        # __repr__ is for reading objects in tests and tracebacks on CPython;
+        # the binary shows none, and each method is ~600 instructions of a
+        # plain check's start-up (defining it at import).
+        if isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and item.name == "__repr__":
+                    drop.append((item.lineno, item.end_lineno, item.col_offset))
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.level == 1:
             if not hot_source(node):
@@ -158,6 +206,7 @@ def main(argv):
     stage.mkdir(parents=True)
 
     owner = {}
+    consts = set()
     imported = {(("sys", None),)}  # the head's
     parts = ['"""healthcheck, bundled for the static build by static/bundle.py from %s."""\n\n'
              "import sys\n\n_bundle = sys.modules[__name__]\n" % ", ".join(HOT)]
@@ -171,6 +220,7 @@ def main(argv):
             if defined in owner and defined not in ("struct", "sys"):
                 fail("%r is defined by both %s.py and %s.py: rename one" % (defined, owner[defined], name))
             owner[defined] = name
+        text = fold_constants(text, tree, consts)
         parts.append("\n# ---- %s.py\n%s" % (name, strip_imports(text, tree, name, imported)))
     # Every hot module is this module, before any of their code runs; a name
     # that a module also defines (match.match) is that definition, as in

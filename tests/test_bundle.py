@@ -43,6 +43,27 @@ def test_the_hot_bundle_is_the_same_with_or_without_units(tmp_path):
     assert "from .httpmsg import" not in unit and "from .addr import" not in unit
 
 
+def test_the_hot_bundle_folds_integer_constants_and_drops_reprs(tmp_path):
+    bundle = load_bundle()
+    text = (stage(bundle, ROOT / "src", tmp_path / "a") / "__init__.py").read_text()
+    for line in ("AF_INET = const(2)\n", "ALL_STATES = const(0xFFFFFFFF)\n", "NLMSG_HDRLEN = const(16)\n",
+                 "EXT_SKMEMINFO = const(1 << (INET_DIAG_SKMEMINFO - 1))"):
+        assert line in text, line
+    # settings a test changes at run time, and what is no integer, stay names
+    for name in ("RECV_SIZE", "TIMEOUT", "MAX_RECORDS"):
+        assert ("%s = const(" % name) not in text and ("\n%s = " % name) in text, name
+    assert "STATE_NAMES = (" in text and "NLMSG_HDR = \"@IHHII\"" in text
+    assert "def __repr__" not in text and "def __repr__" in (ROOT / "src" / "healthcheck" / "query.py").read_text()
+    # folding rewrites lines in place: it adds or removes none
+    assert text.count("\n") == bundle_lines_unfolded(tmp_path)
+
+
+def bundle_lines_unfolded(tmp_path):
+    bundle = load_bundle()
+    bundle.fold_constants = lambda text, tree, consts: text
+    return (stage(bundle, ROOT / "src", tmp_path / "b") / "__init__.py").read_text().count("\n")
+
+
 def test_a_name_two_members_define_fails_the_build(tmp_path):
     src = tmp_path / "src"
     shutil.copytree(ROOT / "src" / "healthcheck", src / "healthcheck")

@@ -17,32 +17,24 @@ it), never a traceback. run() is the entry stub.
 import sys
 
 from .errors import HealthcheckError, UsageError, shown
-from .tools import KINDS, NAMES, find_tool
+from .tools import KINDS, NAMES, find_tool, kind_options
 
 PROGRAM = "healthcheck"
 MAX_LINE = 190  # the one line: Docker keeps 4 KB of output, five results deep
 PORT_CHARS = "0123456789,"
 
 
-class Check:
-    """One check of the call: its tool, positionals and own options
-    (name -> True, a value, or for a repeatable option a list of values)."""
-
-    def __init__(self, tool):
-        self.tool = tool
-        self.positionals = []
-        self.options = {}
-
-
 class Options:
-    def __init__(self):
-        self.quiet = False
-        self.debug = False
-        self.wait = None  # text of --wait, checked by wait.parse_seconds
-        self.help = False
-        self.version = False
-        self.checks = []
-        self.error = None  # the first UsageError (.tool: its check's), raised after --quiet is known
+    """The call's options and its checks. A check is (tool, positionals,
+    options): its own options, name -> True, a value, or for a repeatable
+    option a list of values. (Defaults as class attributes, and checks as
+    tuples: in the static build each instance attribute, __init__ and class
+    costs a plain check hundreds of instructions.)"""
+
+    quiet = debug = help = version = False
+    wait = None  # text of --wait, checked by wait.parse_seconds
+    error = None  # the first UsageError (.tool: its check's), raised after --quiet is known
+    checks = ()  # parse_args gives each call its own list
 
 
 def parse_args(args, tool=None):
@@ -52,11 +44,12 @@ def parse_args(args, tool=None):
     any tool go to the first check. After `--` every argument is a
     positional of the current check, never a tool name."""
     opts = Options()
-    check = None
+    opts.checks = checks = []
+    current = positionals = own = None  # the current check's tool, positionals and options
     pending = []  # a check's options given before its tool
     if tool is not None:
-        check = Check(tool)
-        opts.checks.append(check)
+        current, positionals, own = tool, [], {}
+        checks.append((current, positionals, own))
     only_positionals = False
     i = 0
     while i < len(args):
@@ -66,25 +59,24 @@ def parse_args(args, tool=None):
             # A port list (digits, commas) is no tool name: not looked up.
             named = None if only_positionals or not arg.strip(PORT_CHARS) else find_tool(arg)
             if named is not None:
-                check = Check(named)
-                opts.checks.append(check)
-                if pending:  # options given before the first tool: they must be its kind's
-                    check.options, pending = pending[0], []
-                    spec = KINDS[named.kind][1]
-                    for key in check.options:
+                current, positionals, own = named, [], pending.pop() if pending else {}
+                checks.append((current, positionals, own))
+                if own:  # options given before the first tool: they must be its kind's
+                    spec = kind_options(named.kind)
+                    for key in own:
                         if key not in spec:
                             _error(opts, UsageError("unknown option '%s' for %s" % (key, named.name)), named)
-            elif check is None:
+            elif current is None:
                 _error(opts, UsageError("unknown tool '%s': use one of %s" % (shown(arg), ", ".join(NAMES))), None)
             else:
-                check.positionals.append(arg)
+                positionals.append(arg)
             continue
         if arg == "--":
             only_positionals = True
             continue
         key, eq, value = arg.partition("=") if arg[:2] == "--" else (arg, "", "")
         if eq and key in ("--quiet", "--debug", "--help", "--version"):
-            _error(opts, UsageError("%s takes no value" % key), check.tool if check is not None else None)
+            _error(opts, UsageError("%s takes no value" % key), current)
         elif key in ("--quiet", "-q"):
             opts.quiet = True
         elif key == "--debug":
@@ -97,41 +89,41 @@ def parse_args(args, tool=None):
             takes = spec = None
             if key == "--wait":
                 takes = 1
-            elif check is not None:
-                spec = KINDS[check.tool.kind][1]
+            elif current is not None:
+                spec = kind_options(current.kind)
             else:  # before any tool: known to some kind, checked once the tool is known
                 for kind in KINDS:
-                    if key in KINDS[kind][1]:
-                        spec = KINDS[kind][1]
+                    if key in kind_options(kind):
+                        spec = kind_options(kind)
             if spec is not None:
                 takes = spec.get(key)
                 if takes is not None and not isinstance(takes, int):  # a short name for `takes`
                     key = takes
                     takes = spec[key]
             if takes is None:
-                where = " for %s" % check.tool.name if check is not None else ""
+                where = " for %s" % current.name if current is not None else ""
                 _error(opts, UsageError("unknown option '%s'%s" % (shown(arg), where)),
-                       check.tool if check is not None else None)
+                       current)
                 continue
             if takes and not eq:
                 if i >= len(args):
                     _error(opts, UsageError("%s needs %s" % (key, "SECONDS" if key == "--wait" else "a value")),
-                           check.tool if check else None)
+                           current)
                     continue
                 value = args[i]
                 i += 1
             elif not takes and eq:
-                _error(opts, UsageError("%s takes no value" % key), check.tool if check else None)
+                _error(opts, UsageError("%s takes no value" % key), current)
                 continue
             if key == "--wait":
                 opts.wait = value
                 continue
-            if check is None:
+            if current is None:
                 if not pending:
                     pending.append({})
                 into = pending[0]
             else:
-                into = check.options
+                into = own
             if takes == 2:
                 into.setdefault(key, []).append(value)
             else:
@@ -160,7 +152,7 @@ def main(argv, getenv=None, stdout=None, stderr=None):
     tool, args = tool_and_args(argv)
     opts = parse_args(args, tool)
     quiet = opts.quiet and not opts.debug
-    first = opts.checks[0].tool if opts.checks else None
+    first = opts.checks[0][0] if opts.checks else None
     label = first.name if first is not None else PROGRAM
     try:
         if opts.help or opts.version or (not opts.checks and opts.error is None):
@@ -202,11 +194,9 @@ def make_checks(opts, getenv):
     from the environment and handed to its kind's make_check. A UsageError
     names its tool (.tool)."""
     made = []
-    for check in opts.checks:
-        tool = check.tool
+    for tool, positionals, options in opts.checks:
         try:
-            positionals, options = check.positionals, check.options
-            if _dollar(positionals, options):
+            if "$" in "".join(positionals) or (options and "$" in repr(options)):
                 from .envsubst import expand_all  # only where a $ was written
 
                 positionals, options = expand_all(positionals, options, getenv)
@@ -223,13 +213,6 @@ def make_checks(opts, getenv):
             e.tool = tool
             raise
     return made
-
-
-def _dollar(positionals, options):
-    for value in positionals:
-        if "$" in value:
-            return True
-    return options and "$" in repr(options)
 
 
 def run_checks(made, backend, explain):

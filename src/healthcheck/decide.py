@@ -37,7 +37,8 @@ def netlink_records(query, notes, explain, sock):
     tool = query.tool
     states = ALL_STATES if explain else 1 << tool.state
     ext = netlink.EXT_SKMEMINFO if tool.proto != IPPROTO_TCP and (query.accepting or explain) else 0
-    return netlink.fetch(tool, query.ports, notes, states, ext, sock=sock)
+    # The dump's own note is for --debug: formatting it is a plain check's cost.
+    return netlink.fetch(tool, query.ports, notes if explain else None, states, ext, sock=sock)
 
 
 def proc_records(query, notes, explain, proc_root):
@@ -66,9 +67,10 @@ def make_check(tool, positionals, options):
 
 def decide(query, backend=None, explain=False, proc_root="/proc",
            netlink_backend=netlink_records, proc_backend=proc_records, netlink_shortcut=netlink_lookup,
-           netlink_open=netlink.open_socket):
+           netlink_open=netlink.open_socket, say=True):
     """Query -> Verdict. backend: None (netlink, else /proc), "netlink" or
-    "proc" (forced; a refused forced netlink is an error).
+    "proc" (forced; a refused forced netlink is an error). say=False: the
+    Verdict's reason is left None, for verdict.said() when it is shown.
 
     A plain TCP/UDP question (no ADDRESS, no --accepting, no explanation)
     first asks the kernel's lookup for the wildcard socket of each port
@@ -91,11 +93,11 @@ def decide(query, backend=None, explain=False, proc_root="/proc",
             notes.append(note)
         if present is False:
             return Verdict(query, [], None, notes,
-                           "%s is not an address of this network namespace" % format_addr(query.addr))
+                           "%s is not an address of this network namespace" % format_addr(query.addr), say)
     if tool.family == AF_UNIX:
         identity, problem = namespace.unix_identity(query.unix_name)
         if problem is not None:
-            return Verdict(query, [], None, notes, problem)
+            return Verdict(query, [], None, notes, problem, say)
 
     name = results = None
     if backend != PROC:
@@ -156,7 +158,7 @@ def decide(query, backend=None, explain=False, proc_root="/proc",
         notes.append(note)
         if on is False:
             problem = "IPv6 is off in this network namespace: it has no IPv6 address"
-    return Verdict(query, results, name, notes, problem)
+    return Verdict(query, results, name, notes, problem, say)
 
 
 run_check = decide  # what the CLI calls for this kind

@@ -88,11 +88,12 @@ def connect_to(name, asked, rec):
 def kernel_first(check, port, backend, explain, lines):
     verdicts = []
     for name, asked in questions(check):
-        verdict = decide(Query(find_tool(name), (port,), asked, None, False, check.accepting), backend, explain)
+        verdict = decide(Query(find_tool(name), (port,), asked, None, False, check.accepting), backend, explain,
+                         say=False)
         verdicts.append(verdict)
         if explain:
             lines.extend(["kernel: " + line for line in verdict.explain()])
-            lines.append("kernel: " + verdict.reason)
+            lines.append("kernel: " + verdict.said())
         if verdict.ok:
             return connect_to(name, asked, verdict.results[0].listening), None
         if asked is None and verdict.results and not verdict.results[0].candidates:
@@ -105,5 +106,5 @@ def kernel_first(check, port, backend, explain, lines):
     for verdict in verdicts[1:]:
         for res in verdict.results:
             if res.blocked is not None:
-                return None, verdict.reason
-    return None, verdicts[0].reason
+                return None, verdict.said()
+    return None, verdicts[0].said()

@@ -23,6 +23,7 @@ from .kernel_abi import (
     ALL_STATES,
     EAGAIN,
     ENOBUFS,
+    ENOENT,
     ETIMEDOUT,
     IPPROTO_TCP,
     SOCK_RAW,
@@ -312,6 +313,12 @@ def lookup(sock, tool, ports):
             buf = sock.recv(RECV_SIZE)
         except OSError as err:
             raise recv_error(err, TIMEOUT)
+        # The usual miss, a closed port: one NLMSG_ERROR, ENOENT. Told apart
+        # here, as parse_reply would raise it and an exception in the static
+        # build costs more than the rest of the lookup.
+        if len(buf) >= NLMSG_HDRLEN + 4 and struct.unpack_from("@H", buf, 4)[0] == NLMSG_ERROR:
+            if struct.unpack_from("@I4xi", buf, 8) == (seq, -ENOENT):  # seq, pid, error
+                return None
         found = []
         try:  # the answer is one message: the socket, or an error (ENOENT: there is none)
             parse_reply(buf, seq, SOCK_DIAG_BY_FAMILY, lambda p: decode_inet(p, tool.proto, None), found)
@@ -326,16 +333,18 @@ def lookup(sock, tool, ports):
 def fetch(tool, ports, notes, states, ext=0, timeout=TIMEOUT, sock=None):
     """Yields the sockets of `tool`'s families on `ports` in `states` (a
     bit mask), asked on `sock` (an open netlink socket, which the caller
-    owns and closes); appends what it did to `notes`. A dump refused later
+    owns and closes); appends what it did to `notes`, unless that is None
+    (nobody reads them: a check without --debug). A dump refused later
     raises Refused from the iteration."""
-    if len(tool.families) == 1:
-        what = "netlink dumps: AF_INET6"
-    elif _one_dump(tool):
-        what = "netlink dump: AF_INET + AF_INET6 in one (TCPDIAG_GETSOCK)"
-    else:
-        what = "netlink dumps: AF_INET + AF_INET6"
-    notes.append("%s, %s, port filter in kernel" % (what, "every state" if states == ALL_STATES else
-                 "state filter LISTEN" if tool.proto == IPPROTO_TCP else "state filter CLOSE"))
+    if notes is not None:
+        if len(tool.families) == 1:
+            what = "netlink dumps: AF_INET6"
+        elif _one_dump(tool):
+            what = "netlink dump: AF_INET + AF_INET6 in one (TCPDIAG_GETSOCK)"
+        else:
+            what = "netlink dumps: AF_INET + AF_INET6"
+        notes.append("%s, %s, port filter in kernel" % (what, "every state" if states == ALL_STATES else
+                     "state filter LISTEN" if tool.proto == IPPROTO_TCP else "state filter CLOSE"))
     return _records(sock, tool, ports, states, ext, timeout, notes)
 
 
@@ -360,7 +369,8 @@ def _records(sock, tool, ports, states, ext, timeout, notes):
             # and nothing else: then one dump per family, as sock_diag asks.
             if answered or err.errno is None:
                 raise
-            notes.append("netlink: TCPDIAG_GETSOCK refused (errno %d); one dump per family" % err.errno)
+            if notes is not None:
+                notes.append("netlink: TCPDIAG_GETSOCK refused (errno %d); one dump per family" % err.errno)
     seq = 2
     for family in tool.families:
         def decode(payload, family=family):

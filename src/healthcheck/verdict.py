@@ -15,7 +15,7 @@ class Verdict:
     problem: why nothing can be listening, found before or beside the
     sockets (an address that is not here, IPv6 off, no socket file)."""
 
-    def __init__(self, query, results, backend, notes, problem=None):
+    def __init__(self, query, results, backend, notes, problem=None, say=True):
         self.query = query
         self.results = results
         self.backend = backend
@@ -23,7 +23,15 @@ class Verdict:
         self.problem = problem
         down = [res for res in results if not res.ok()]
         self.ok = problem is None and not down
-        self.reason = _cut(self._reason(down))
+        # say=False: the caller (a probe, which asks the kernel first) calls
+        # said() only when it shows the line; making it is a tenth of a check.
+        self.reason = _cut(self._reason(down)) if say else None
+
+    def said(self, down=None):
+        """The one line (.reason)."""
+        if down is None:
+            down = [res for res in self.results if not res.ok()]
+        return _cut(self._reason(down))
 
     def _reason(self, down):
         query = self.query

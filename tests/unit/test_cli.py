@@ -28,12 +28,12 @@ def only_check(args, tool="TCP"):
 def test_options_anywhere():
     for args in (["--quiet", "80", "--debug"], ["80", "--quiet"], ["--debug", "--quiet", "80"], ["-q", "80"]):
         opts, check = only_check(args)
-        assert check.positionals == ["80"] and opts.quiet, args
-    assert only_check(["--", "80"])[1].positionals == ["80"]
+        assert check[1] == ["80"] and opts.quiet, args
+    assert only_check(["--", "80"])[1][1] == ["80"]
     opts, check = only_check(["80", "--wait", "3", "--accepting", "--external"])
-    assert opts.wait == "3" and check.options == {"--accepting": True, "--external": True}
+    assert opts.wait == "3" and check[2] == {"--accepting": True, "--external": True}
     opts, check = only_check(["--wait=0.5", "80"])
-    assert opts.wait == "0.5" and check.positionals == ["80"]
+    assert opts.wait == "0.5" and check[1] == ["80"]
 
 
 NAMES = [
@@ -49,7 +49,7 @@ def test_names():
     for argv, tool, positionals in NAMES:
         first, args = tool_and_args(argv)
         opts = parse_args(args, first)
-        assert [(c.tool.name, c.positionals) for c in opts.checks] == [(tool, positionals)], argv
+        assert [(c[0].name, c[1]) for c in opts.checks] == [(tool, positionals)], argv
     for argv in (["healthcheck", "80"], ["renamed"], []):
         first, args = tool_and_args(argv)
         assert first is None and parse_args(args, first).checks == [], argv
@@ -62,16 +62,16 @@ def test_several_checks_in_one_call():
                                  "Unix", "/run/a.sock", "-q", "tcp6", "--external", "8080", "::1"])
     opts = parse_args(args, first)
     assert opts.error is None and opts.wait == "5" and opts.quiet
-    assert [(c.tool.name, c.positionals, c.options) for c in opts.checks] == [
+    assert [(c[0].name, c[1], c[2]) for c in opts.checks] == [
         ("TCP", ["80,443"], {"--accepting": True}), ("UDP", ["53"], {}), ("UNIX", ["/run/a.sock"], {}),
         ("TCP6", ["8080", "::1"], {"--external": True})]
     # After --, nothing is a tool name: a unix socket named like a tool.
     opts = parse_args(["--", "tcp"], find_tool("UNIX"))
-    assert [(c.tool.name, c.positionals) for c in opts.checks] == [("UNIX", ["tcp"])]
+    assert [(c[0].name, c[1]) for c in opts.checks] == [("UNIX", ["tcp"])]
     # A check's options are its kind's; one given before any tool goes to the first.
     assert "unknown option '--status' for TCP" in str(parse_args(["80", "--status", "200"], find_tool("TCP")).error)
     opts = parse_args(["--external", "tcp", "80"])
-    assert opts.error is None and opts.checks[0].options == {"--external": True}
+    assert opts.error is None and opts.checks[0][2] == {"--external": True}
     assert "no tool named" in str(parse_args(["--external"]).error)
 
 
