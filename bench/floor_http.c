@@ -1,7 +1,11 @@
 /* Benchmark floor (not shipped): the least a static program does to ask an
  * HTTP service on loopback whether it is healthy, the exchange `HTTP
  * PORT/PATH` has once the kernel has said yes (it skips that question).
- *   floor_http PORT [PATH]          (PATH: /healthz)
+ *   floor_http PORT [PATH] [-k]     (PATH: /healthz)
+ * With -k it asks the kernel first, as `HTTP` does, the way floor_netlink
+ * asks (its lookup, then the LISTEN dumps with the port filter): nothing
+ * listening is exit 1 before any connection. That is the least a check
+ * that asks the kernel first can do, written in C.
  * One HTTP/1.1 GET with Connection: close to 127.0.0.1:PORT, then only as
  * much of the answer as the status line: exit 0 for a 2xx or 3xx status,
  * 1 for any other, a refused or failed connection, or 2 s without an
@@ -13,10 +17,14 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#define FLOOR_NETLINK_NO_MAIN
+#include "floor_netlink.c"
+
 int main(int argc, char **argv) {
     if (argc < 2) return 1;
     int port = atoi(argv[1]);
     if (port < 1 || port > 65535) return 1;
+    if (argc > 3 && strcmp(argv[3], "-k") == 0 && !netlink_listening(0, port, 1, 1)) return 1;
     char req[300];
     int len = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n",
                        argc > 2 ? argv[2] : "/healthz", port);

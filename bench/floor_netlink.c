@@ -1,6 +1,6 @@
 /* Benchmark floor (not shipped): the least a static program can do to answer
  * "is PORT listening?" over NETLINK_SOCK_DIAG, the way the tools ask the kernel
- * (README, "How it asks the kernel").
+ * (docs/rules.md, "Asking the kernel").
  *   floor_netlink tcp|udp PORT [-b] [-l]
  * IPv4 question: AF_INET dump, then AF_INET6 (dual-stack sockets, v6only off).
  * State filter 1<<TCP_LISTEN (tcp) or 1<<TCP_CLOSE (udp). With -b the kernel
@@ -79,21 +79,28 @@ static int lookup(int fd, int proto, int port) {
     return n > 0 && ((struct nlmsghdr *)buf)->nlmsg_type == SOCK_DIAG_BY_FAMILY;
 }
 
+/* The whole question: 1 when PORT is listening, 0 when not. */
+static int netlink_listening(int udp, int port, int bc, int lk) {
+    int proto = udp ? IPPROTO_UDP : IPPROTO_TCP, states = udp ? CLOSE : LISTEN;
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (fd < 0) exit(1);
+    struct timeval tv = {2, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int found = (lk && lookup(fd, proto, port)) || query(fd, AF_INET, proto, states, port, bc)
+                || query(fd, AF_INET6, proto, states, port, bc);
+    close(fd);
+    return found;
+}
+
+/* floor_http.c -k includes this file for the question alone. */
+#ifndef FLOOR_NETLINK_NO_MAIN
 int main(int argc, char **argv) {
     if (argc < 3) return 1;
-    int udp = strcmp(argv[1], "udp") == 0, port = atoi(argv[2]);
     int bc = 0, lk = 0;
     for (int i = 3; i < argc; i++) {
         bc |= strcmp(argv[i], "-b") == 0;
         lk |= strcmp(argv[i], "-l") == 0;
     }
-    int proto = udp ? IPPROTO_UDP : IPPROTO_TCP, states = udp ? CLOSE : LISTEN;
-    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-    if (fd < 0) return 1;
-    struct timeval tv = {2, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    if (lk && lookup(fd, proto, port)) return 0;
-    if (query(fd, AF_INET, proto, states, port, bc)) return 0;
-    if (query(fd, AF_INET6, proto, states, port, bc)) return 0;
-    return 1;
+    return netlink_listening(strcmp(argv[1], "udp") == 0, atoi(argv[2]), bc, lk) ? 0 : 1;
 }
+#endif

@@ -171,7 +171,7 @@ def make_methods(floors, notes, user_bin=None):
         add(g + "-floor-closed", "C floor: netlink query, port not listening (exit 1)", g, fl,
             lambda p, pr=proto: [pr, str(PCLOSED)], checks="closed")
         # The tools ask the kernel's lookup first, the dumps only when it finds no wildcard socket
-        # (README, "How it asks the kernel"): a C program asking the same, for a fair comparison.
+        # (docs/rules.md, "Asking the kernel"): a C program asking the same, for a fair comparison.
         add(g + "-floor-lookup", "C: the tools' question (lookup, then dumps)", g, fl,
             lambda p, pr=proto: [pr, str(p), "-l"] + (["-b"] if pr == "udp" else []))
         add(g + "-floor-lookup-closed", "C: the tools' question, port not listening (exit 1)", g, fl,
@@ -196,6 +196,8 @@ def make_methods(floors, notes, user_bin=None):
         lambda p, path=None: [str(p)], checks="kernel")
     add("http-floor", "C HTTP floor: connect, GET, status line", "http", floors["floor_http"],
         lambda p, path="/healthz": [str(p), path])
+    add("http-floor-kernel", "C HTTP floor asking the kernel first (floor_netlink's question, then the same GET)",
+        "http", floors["floor_http"], lambda p, path="/healthz": [str(p), path, "-k"])
     add("http-wget", "busybox wget -q -O /dev/null URL", "http", bb,
         lambda p, path="/healthz": ["wget", "-q", "-O", "/dev/null", url(p, path)])
     # curl -f: exit 7 when it cannot connect, 22 for a status of 400 or more
