@@ -49,8 +49,8 @@ def make_plot(jpath, png, notes):
 
 # ---------------------------------------------------------------- report
 ORDER = ["static", "static-closed", "static-proc", "static-proc-closed", "static-tcp", "cpython", "cpython-clean",
-         "grpcio", "ss", "floor", "floor-closed", "floor-bc", "floor-lookup", "floor-lookup-closed", "connect",
-         "connect-closed", "wget", "curl", "empty"]
+         "grpcio", "ss", "floor", "floor-kernel", "floor-closed", "floor-bc", "floor-lookup", "floor-lookup-closed",
+         "connect", "connect-closed", "wget", "curl", "empty"]
 HTTP_GOAL = 1.2
 
 
@@ -74,8 +74,11 @@ def goal_lines(r, keys):
         ratios = [tcp[ours][str(k)]["median"] / tcp[floor][str(k)]["median"] for k in keys
                   if str(k) in tcp.get(ours, {}) and str(k) in tcp.get(floor, {})]
         if ratios:
-            lines.append("- Static binary vs %s: %s to %s (goal: at most 1.5×)" % (
-                what, fmt_ratio(min(ratios)), fmt_ratio(max(ratios))))
+            # The goal's floor is floor_netlink; the same requests written in C are shown beside it.
+            lines.append("- Static binary vs %s: %s to %s (%s)" % (
+                what, fmt_ratio(min(ratios)), fmt_ratio(max(ratios)),
+                "for reference: its own requests written in C; the goal is against the netlink floor"
+                if floor.startswith("tcp-floor-lookup") else "goal: at most 1.5×"))
     conn = [tcp["tcp-static"][str(k)]["median"] / tcp["tcp-connect"][str(k)]["median"] for k in keys
             if str(k) in tcp.get("tcp-connect", {}) and str(k) in tcp.get("tcp-static", {})]
     if conn:
@@ -330,9 +333,9 @@ def render_markdown(r, png):
             HTTP_GOAL, fmt_ratio(hx), mark(hx <= HTTP_GOAL)))
         kx = http_ratio(r, "http-floor-kernel")
         if kx is not None:
-            L.append("  - a C check asking the kernel first takes %s the C HTTP floor: %s" % (
-                fmt_ratio(kx), "the goal is below what asking first costs in C" if kx > HTTP_GOAL
-                else "within the goal"))
+            L.append("  - the C HTTP floor asking the kernel first: %s (%s); what is left of the goal over it is "
+                     "what any other part of a kernel-first check may cost" % (
+                         fmt_ratio(kx), "over the goal" if kx > HTTP_GOAL else "within the goal"))
     elif r.get("http") is not None:
         L.append("- Static HTTP vs the C HTTP floor: not measured (binary, busybox or floor missing)")
     if https_lines or grpc_lines:
