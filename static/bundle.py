@@ -118,6 +118,8 @@ def fold_constants(text, tree, consts):
         if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
             continue
         target, value = node.targets[0].id, node.value
+        if target in consts:  # a second binding would be folded to the first value
+            fail("%s is bound twice at module level: a constant is bound once" % target)
         if (target.upper() != target or target in CONST_SETTINGS or value.lineno != value.end_lineno
                 or not int_expression(value, consts)):
             continue

@@ -58,6 +58,16 @@ def test_the_hot_bundle_folds_integer_constants_and_drops_reprs(tmp_path):
     assert text.count("\n") == bundle_lines_unfolded(tmp_path)
 
 
+def test_a_constant_bound_twice_fails_the_build(tmp_path):
+    src = tmp_path / "src"
+    shutil.copytree(ROOT / "src" / "healthcheck", src / "healthcheck")
+    with open(src / "healthcheck" / "netlink.py", "a") as f:
+        f.write("\nNLMSG_DONE = 4\n")
+    with pytest.raises(SystemExit) as err:
+        stage(load_bundle(), src, tmp_path / "out")
+    assert "NLMSG_DONE is bound twice" in str(err.value)
+
+
 def bundle_lines_unfolded(tmp_path):
     bundle = load_bundle()
     bundle.fold_constants = lambda text, tree, consts: text
