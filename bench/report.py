@@ -66,19 +66,19 @@ def goal_lines(r, keys):
     """The performance goal, as read from this run (reported, not asserted)."""
     tcp = r["tcp"]
     lines = []
-    nl, same = "the C netlink floor", "a C program asking the tools' question (lookup first)"
-    for ours, floor, what in (("tcp-static", "tcp-floor", nl + ", listening port"),
-                              ("tcp-static-closed", "tcp-floor-closed", nl + ", closed port"),
-                              ("tcp-static", "tcp-floor-lookup", same + ", listening port"),
-                              ("tcp-static-closed", "tcp-floor-lookup-closed", same + ", closed port")):
+    # The goal's floor is floor_netlink; the tools' own requests written in C are shown beside it.
+    nl = ("the C netlink floor", "goal: at most 1.5×")
+    same = ("a C program asking the tools' question (lookup first)",
+            "for reference: its own requests written in C; the goal is against the netlink floor")
+    for ours, floor, (who, said), port in (("tcp-static", "tcp-floor", nl, "listening port"),
+                                           ("tcp-static-closed", "tcp-floor-closed", nl, "closed port"),
+                                           ("tcp-static", "tcp-floor-lookup", same, "listening port"),
+                                           ("tcp-static-closed", "tcp-floor-lookup-closed", same, "closed port")):
         ratios = [tcp[ours][str(k)]["median"] / tcp[floor][str(k)]["median"] for k in keys
                   if str(k) in tcp.get(ours, {}) and str(k) in tcp.get(floor, {})]
         if ratios:
-            # The goal's floor is floor_netlink; the same requests written in C are shown beside it.
-            lines.append("- Static binary vs %s: %s to %s (%s)" % (
-                what, fmt_ratio(min(ratios)), fmt_ratio(max(ratios)),
-                "for reference: its own requests written in C; the goal is against the netlink floor"
-                if floor.startswith("tcp-floor-lookup") else "goal: at most 1.5×"))
+            lines.append("- Static binary vs %s, %s: %s to %s (%s)" % (
+                who, port, fmt_ratio(min(ratios)), fmt_ratio(max(ratios)), said))
     conn = [tcp["tcp-static"][str(k)]["median"] / tcp["tcp-connect"][str(k)]["median"] for k in keys
             if str(k) in tcp.get("tcp-connect", {}) and str(k) in tcp.get("tcp-static", {})]
     if conn:

@@ -59,13 +59,18 @@ def test_the_hot_bundle_folds_integer_constants_and_drops_reprs(tmp_path):
 
 
 def test_a_constant_bound_twice_fails_the_build(tmp_path):
+    assert "NLMSG_DONE is bound twice" in build_failure(tmp_path, "netlink.py", "\nNLMSG_DONE = 4\n")
+
+
+def build_failure(tmp_path, module, appended):
+    """bundle.py's message for the source with `appended` at the end of `module`."""
     src = tmp_path / "src"
     shutil.copytree(ROOT / "src" / "healthcheck", src / "healthcheck")
-    with open(src / "healthcheck" / "netlink.py", "a") as f:
-        f.write("\nNLMSG_DONE = 4\n")
+    with open(src / "healthcheck" / module, "a") as f:
+        f.write(appended)
     with pytest.raises(SystemExit) as err:
         stage(load_bundle(), src, tmp_path / "out")
-    assert "NLMSG_DONE is bound twice" in str(err.value)
+    return str(err.value)
 
 
 def bundle_lines_unfolded(tmp_path):
@@ -75,13 +80,8 @@ def bundle_lines_unfolded(tmp_path):
 
 
 def test_a_name_two_members_define_fails_the_build(tmp_path):
-    src = tmp_path / "src"
-    shutil.copytree(ROOT / "src" / "healthcheck", src / "healthcheck")
-    with open(src / "healthcheck" / "kernelfirst.py", "a") as f:
-        f.write("\n\ndef parse_target(text):\n    return text\n")
-    with pytest.raises(SystemExit) as err:
-        stage(load_bundle(), src, tmp_path / "out")
-    assert "'parse_target' is defined by both httpmsg.py and kernelfirst.py" in str(err.value)
+    assert ("'parse_target' is defined by both httpmsg.py and kernelfirst.py"
+            in build_failure(tmp_path, "kernelfirst.py", "\n\ndef parse_target(text):\n    return text\n"))
 
 
 @pytest.fixture(scope="module")

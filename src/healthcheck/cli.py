@@ -93,8 +93,9 @@ def parse_args(args, tool=None):
                 spec = kind_options(current.kind)
             else:  # before any tool: known to some kind, checked once the tool is known
                 for kind in KINDS:
-                    if key in kind_options(kind):
-                        spec = kind_options(kind)
+                    known = kind_options(kind)
+                    if key in known:
+                        spec = known
             if spec is not None:
                 takes = spec.get(key)
                 if takes is not None and not isinstance(takes, int):  # a short name for `takes`

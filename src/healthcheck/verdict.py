@@ -27,11 +27,9 @@ class Verdict:
         # said() only when it shows the line; making it is a tenth of a check.
         self.reason = _cut(self._reason(down)) if say else None
 
-    def said(self, down=None):
+    def said(self):
         """The one line (.reason)."""
-        if down is None:
-            down = [res for res in self.results if not res.ok()]
-        return _cut(self._reason(down))
+        return _cut(self._reason([res for res in self.results if not res.ok()]))
 
     def _reason(self, down):
         query = self.query
