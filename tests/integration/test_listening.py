@@ -265,6 +265,9 @@ def test_auto_backend(ns, tested_build):
         assert "kernel interface: /proc (fallback)" in res.err  # qemu-user has no sock_diag
     else:
         assert "kernel interface: netlink sock_diag\n" in res.err
+        # --debug says how the kernel was asked (a plain check does not format it)
+        assert "netlink dump: AF_INET + AF_INET6 in one (TCPDIAG_GETSOCK), every state, port filter in kernel\n" \
+            in res.err, res
 
 
 def world_runnable_copy(build):
